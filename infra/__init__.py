@@ -1,0 +1,1 @@
+"""What the components share: settings, connections, relay, blobs, launcher."""

@@ -1,0 +1,23 @@
+"""Logging set-up shared by every Paperledger process."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def configure_logging(component: str, level: str = "INFO") -> None:
+    """Sends records to stderr, each stamped with the time and its component."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter(
+            f"%(asctime)s %(levelname)-7s {component} %(name)s: %(message)s",
+            datefmt="%H:%M:%S",
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # Libraries are chatty at INFO; an operator wants Paperledger's own records.
+    for noisy in ("uvicorn.access", "ocrmypdf", "eventsourcing", "nats", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

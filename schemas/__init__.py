@@ -1,0 +1,1 @@
+"""The public contract of the bus: subjects, events and commands, versioned."""
