@@ -1,0 +1,1 @@
+"""The write side: aggregates, the event-sourced application and the command routes."""

@@ -1,0 +1,224 @@
+"""The event-sourced application: every command that changes Paperledger."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from command_api.domain import (
+    Document,
+    Folder,
+    User,
+    idempotent_id,
+    user_id_for,
+)
+from command_api.errors import ConflictError, InvalidCommandError, NotFoundError
+from infra.auth import hash_token, new_token
+
+A = TypeVar("A", bound=Aggregate)
+USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
+# Without If-Match, a command that lost a race is tried again on fresh state.
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a command left behind: the aggregate's version and last position."""
+
+    id: UUID
+    version: int
+    position: int
+    created: bool = False
+
+
+class Paperledger(Application[UUID]):
+    """Users, folders and documents, stored as events in one notification log."""
+
+    name = "Paperledger"
+
+    def register_user(self, name: str) -> Written:
+        """Creates a user with a home folder and an inbox folder."""
+        if not USER_NAME.match(name):
+            raise InvalidCommandError(
+                "a user name is 1 to 64 letters, digits or _ . @ -, "
+                "starting with a letter or digit"
+            )
+        user_id = user_id_for(name)
+        home = Folder(uuid4(), "Home", None, actor="cli", owner_id=user_id)
+        inbox = Folder(uuid4(), "Inbox", None, actor="cli", owner_id=user_id)
+        user = User(
+            id=user_id,
+            name=name,
+            home_folder_id=home.id,
+            inbox_folder_id=inbox.id,
+            actor="cli",
+            owner_id=user_id,
+        )
+        try:
+            recordings = self.save(home, inbox, user)
+        except IntegrityError:
+            raise InvalidCommandError(f"a user called {name!r} exists") from None
+        return Written(user.id, user.version, recordings[-1].notification.id, True)
+
+    def issue_token(self, name: str, label: str = "") -> tuple[str, Written]:
+        """Returns a new bearer token for the user called ``name``."""
+        user = self._get(User, user_id_for(name), "user")
+        token = new_token()
+        user.issue_token(uuid4(), hash_token(token), label[:200])
+        recordings = self.save(user)
+        return token, Written(user.id, user.version, recordings[-1].notification.id)
+
+    def user(self, user_id: UUID) -> User:
+        """Returns the user with ``user_id``."""
+        return self._get(User, user_id, "user")
+
+    def create_folder(
+        self, actor: UUID, title: str, parent_id: UUID, key: str | None = None
+    ) -> Written:
+        """Creates a folder inside one of the actor's folders."""
+        self.owned_folder(parent_id, actor)
+        folder_id = idempotent_id(actor, "folder", key) if key else uuid4()
+        return self._create(
+            lambda: Folder(
+                id=folder_id,
+                title=title,
+                parent_id=parent_id,
+                actor=str(actor),
+                owner_id=actor,
+            ),
+            folder_id,
+        )
+
+    def upload_document(
+        self, actor: UUID, key: str | None = None, **fields: Any
+    ) -> Written:
+        """Records an upload whose files are already in the blob store."""
+        self.owned_folder(fields["folder_id"], actor)
+        document_id = idempotent_id(actor, "document", key) if key else uuid4()
+        return self._create(
+            lambda: Document(
+                id=document_id, actor=str(actor), owner_id=actor, **fields
+            ),
+            document_id,
+        )
+
+    def change_document(
+        self,
+        actor: UUID,
+        document_id: UUID,
+        expected_version: int | None,
+        change: str,
+        *args: Any,
+    ) -> Written:
+        """Applies one change (rename, move, tag, untag, trash, restore)."""
+        if change == "move":
+            self.owned_folder(args[0], actor)
+        for attempt in range(ATTEMPTS):
+            document = self.owned_document(document_id, actor)
+            if expected_version is not None and document.version != expected_version:
+                raise ConflictError(
+                    f"the document is at version {document.version}, "
+                    f"not {expected_version}"
+                )
+            getattr(document, change)(*args, actor=str(actor))
+            try:
+                return self._write(document)
+            except IntegrityError:
+                if expected_version is not None or attempt == ATTEMPTS - 1:
+                    raise ConflictError("the document changed meanwhile") from None
+        raise AssertionError("unreachable")
+
+    def complete_ocr(self, document_id: UUID, **result: Any) -> Written:
+        """Records an OCR result; a stale or repeated one changes nothing."""
+        return self._record_ocr(document_id, "complete_ocr", result)
+
+    def fail_ocr(self, document_id: UUID, pdf_sha256: str, reason: str) -> Written:
+        """Records a failed OCR; a stale or repeated one changes nothing."""
+        result = {"pdf_sha256": pdf_sha256, "reason": reason}
+        return self._record_ocr(document_id, "fail_ocr", result)
+
+    def owned_folder(self, folder_id: UUID, actor: UUID) -> Folder:
+        """Returns the actor's folder, or raises as if it did not exist."""
+        folder = self._get(Folder, folder_id, "folder")
+        if folder.owner_id != actor:
+            raise NotFoundError("no folder with that id")
+        return folder
+
+    def owned_document(self, document_id: UUID, actor: UUID) -> Document:
+        """Returns the actor's document, or raises as if it did not exist."""
+        document = self._get(Document, document_id, "document")
+        if document.owner_id != actor:
+            raise NotFoundError("no document with that id")
+        return document
+
+    def _record_ocr(
+        self, document_id: UUID, method: str, result: dict[str, Any]
+    ) -> Written:
+        for _ in range(ATTEMPTS):
+            document = self._get(Document, document_id, "document")
+            getattr(document, method)(**result)
+            try:
+                return self._write(document)
+            except IntegrityError:
+                continue
+        raise ConflictError("the document kept changing while OCR was recorded")
+
+    def _create(self, make: Any, aggregate_id: UUID) -> Written:
+        if self._exists(aggregate_id):
+            return self._replayed(aggregate_id)
+        aggregate = make()
+        try:
+            recordings = self.save(aggregate)
+        except IntegrityError:
+            return self._replayed(aggregate_id)
+        position = recordings[-1].notification.id
+        return Written(aggregate.id, aggregate.version, position, created=True)
+
+    def _replayed(self, aggregate_id: UUID) -> Written:
+        aggregate: Aggregate = self.repository.get(aggregate_id)
+        return Written(aggregate.id, aggregate.version, self._position(aggregate.id))
+
+    def _write(self, aggregate: Aggregate) -> Written:
+        if not aggregate.pending_events:
+            return Written(
+                aggregate.id, aggregate.version, self._position(aggregate.id)
+            )
+        recordings = self.save(aggregate)
+        return Written(aggregate.id, aggregate.version, recordings[-1].notification.id)
+
+    def _exists(self, aggregate_id: UUID) -> bool:
+        return aggregate_id in self.repository
+
+    def _get(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        try:
+            aggregate: Aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFoundError(f"no {what} with that id") from None
+        if not isinstance(aggregate, kind):
+            raise NotFoundError(f"no {what} with that id")
+        return aggregate
+
+    def _position(self, aggregate_id: UUID) -> int:
+        """Returns the position of the aggregate's newest stored event."""
+        recorder = self.recorder
+        assert isinstance(recorder, PostgresApplicationRecorder)
+        statement = SQL(
+            "SELECT max(notification_id) AS position FROM {}.{}"
+            " WHERE originator_id = %s"
+        ).format(
+            Identifier(recorder.datastore.schema),
+            Identifier(recorder.events_table_name),
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, (aggregate_id,))
+            row = cursor.fetchone()
+        assert row is not None
+        return int(row["position"])
