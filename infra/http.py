@@ -1,0 +1,84 @@
+"""What every HTTP component shares: the caller's identity and a body size limit."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header, Request
+from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.auth import Principal, authenticate, bearer_token
+from infra.problems import Problem, problem_response
+
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="paperledger"'}
+
+
+async def current_user(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> Principal:
+    """Returns the user whose bearer token the request carries, or answers 401."""
+    token = bearer_token(authorization)
+    if token is None:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "Send 'Authorization: Bearer <token>'.",
+            headers=UNAUTHORIZED_HEADERS,
+        )
+    pool: AsyncConnectionPool = request.app.state.pool
+    async with pool.connection() as conn:
+        principal = await authenticate(conn, token)
+    if principal is None:
+        raise Problem(
+            401,
+            "Unauthorized",
+            "The token is unknown or revoked.",
+            headers=UNAUTHORIZED_HEADERS,
+        )
+    return principal
+
+
+class BodyLimit:
+    """Refuses a request body larger than ``max_bytes`` before it is parsed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (
+            not declared.isdigit() or int(declared) > self.max_bytes
+        ):
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem_response(
+            413,
+            "Content Too Large",
+            f"The request body is larger than {self.max_bytes} bytes.",
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    """Raised inside the body stream once it passes the limit."""
