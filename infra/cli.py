@@ -1,0 +1,182 @@
+"""The ``paperledger`` command: start the system, manage users and tokens, rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from infra.embedded import EmbeddedPostgres
+from infra.logs import configure_logging
+from infra.postgres import create_read_models, eventsourcing_env
+from infra.settings import Settings, get_settings
+
+logger = logging.getLogger(__name__)
+
+TOKEN_VISIBLE_WAIT_SECONDS = 10.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs one ``paperledger`` subcommand and returns its exit status."""
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging("paperledger", "INFO" if args.command == "up" else "WARNING")
+    try:
+        return int(args.run(settings, args))
+    except CliError as e:
+        print(f"paperledger: {e}", file=sys.stderr)
+        return 1
+
+
+class CliError(Exception):
+    """Raised when a subcommand cannot do what was asked; the message says why."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="paperledger", description="Paperledger document management."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the whole system on this machine")
+    up.set_defaults(run=_up)
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
+    add_user = users.add_parser("add", help="create a user with home and inbox")
+    add_user.add_argument("name")
+    add_user.set_defaults(run=_add_user)
+    tokens = commands.add_parser("tokens", help="manage API tokens").add_subparsers(
+        dest="action", required=True
+    )
+    add_token = tokens.add_parser("add", help="print a new bearer token for a user")
+    add_token.add_argument("name")
+    add_token.add_argument("--label", default="", help="what the token is for")
+    add_token.set_defaults(run=_add_token)
+    rebuild = commands.add_parser(
+        "rebuild", help="drop every read model and rebuild it from the event store"
+    )
+    rebuild.set_defaults(run=_rebuild)
+    return parser
+
+
+def _up(settings: Settings, _: argparse.Namespace) -> int:
+    from infra.supervisor import Supervisor
+
+    Supervisor(settings).run()
+    return 0
+
+
+def _add_user(settings: Settings, args: argparse.Namespace) -> int:
+    from command_api.application import Paperledger
+    from command_api.errors import CommandError
+
+    with _database(settings) as (url, _):
+        ledger = Paperledger(env=eventsourcing_env(url))
+        try:
+            written = ledger.register_user(args.name)
+        except CommandError as e:
+            raise CliError(str(e)) from None
+        finally:
+            ledger.close()
+    print(f"user {args.name} created with id {written.id}")
+    return 0
+
+
+def _add_token(settings: Settings, args: argparse.Namespace) -> int:
+    from command_api.application import Paperledger
+    from command_api.errors import CommandError
+
+    with _database(settings) as (url, system_running):
+        ledger = Paperledger(env=eventsourcing_env(url))
+        try:
+            token, written = ledger.issue_token(args.name, args.label)
+        except CommandError as e:
+            raise CliError(str(e)) from None
+        finally:
+            ledger.close()
+        visible = system_running and _wait_for_read_models(url, written.position)
+    print(token)
+    if not visible:
+        print(
+            "note: the token works once the system has processed it "
+            "(start it with `paperledger up`)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
+    from command_api.application import Paperledger
+    from command_api.envelopes import read_log
+    from projectors.rebuild import rebuild
+
+    with _database(settings) as (url, _):
+        create_read_models(url)
+        ledger = Paperledger(env=eventsourcing_env(url))
+        started = time.monotonic()
+        try:
+            count = rebuild(url, read_log(ledger))
+        finally:
+            ledger.close()
+    seconds = time.monotonic() - started
+    print(f"rebuilt the read models from {count} events in {seconds:.1f} s")
+    return 0
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """Yields the database URL and whether the system is running.
+
+    Where no database is configured and the embedded one is not running, it is
+    started for this command alone.
+    """
+    if settings.database_url:
+        yield settings.database_url, True
+        return
+    server = EmbeddedPostgres(
+        settings.resolved_data_dir / "postgres", settings.postgres_port
+    )
+    if _listening(server.host, server.port):
+        yield server.url, True
+        return
+    server.start()
+    try:
+        yield server.url, False
+    finally:
+        server.stop()
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _wait_for_read_models(url: str, position: int) -> bool:
+    """Tells whether the read models reached ``position`` within a short wait."""
+    deadline = time.monotonic() + TOKEN_VISIBLE_WAIT_SECONDS
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            try:
+                row = conn.execute(
+                    "SELECT position FROM read_model.positions"
+                    " WHERE projector = 'postgres'"
+                ).fetchone()
+            except psycopg.errors.UndefinedTable:
+                return False
+            if row and int(row[0]) >= position:
+                return True
+            time.sleep(0.1)
+    return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
