@@ -76,7 +76,7 @@ def _add_user(settings: Settings, args: argparse.Namespace) -> int:
     from command_api.application import Paperledger
     from command_api.errors import CommandError
 
-    with _database(settings) as (url, _):
+    with _database(settings) as (url, _running):
         ledger = Paperledger(env=eventsourcing_env(url))
         try:
             written = ledger.register_user(args.name)
@@ -116,7 +116,7 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
     from command_api.envelopes import read_log
     from projectors.rebuild import rebuild
 
-    with _database(settings) as (url, _):
+    with _database(settings) as (url, _running):
         create_read_models(url)
         ledger = Paperledger(env=eventsourcing_env(url))
         started = time.monotonic()
