@@ -1,0 +1,1 @@
+"""The notifier: a websocket server that streams each user's events and OCR progress."""

@@ -1,0 +1,53 @@
+"""A notifier served on a free port, and a NATS client to feed it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+from nats.aio.client import Client
+from websockets.asyncio.client import ClientConnection
+
+from infra.embedded import free_port
+from infra.nats import connect
+from infra.settings import Settings
+from notifier.app import create_app
+
+RECEIVE_TIMEOUT_SECONDS = 5.0
+
+
+@pytest.fixture
+async def notifier(settings: Settings) -> AsyncIterator[str]:
+    """Serves the notifier until the test ends; returns its websocket URL."""
+    port = free_port()
+    app = create_app(settings, token_check_seconds=0.2)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the notifier did not start"
+        await asyncio.sleep(0.02)
+    yield f"ws://127.0.0.1:{port}/ws"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def nc(nats_url: str) -> AsyncIterator[Client]:
+    """Returns a NATS client for the test to publish with."""
+    client = await connect(nats_url, "notifier-tests")
+    yield client
+    await client.close()
+
+
+async def receive(socket: ClientConnection) -> dict[str, Any]:
+    """Returns the next frame of a socket as JSON, failing if none comes in time."""
+    text = await asyncio.wait_for(socket.recv(), RECEIVE_TIMEOUT_SECONDS)
+    frame: dict[str, Any] = json.loads(text)
+    return frame
