@@ -27,6 +27,7 @@ from infra.problems import install_problem_handlers, problem_response
 from infra.settings import Settings, require
 from notifier.fanout import Fanout
 from notifier.handshake import BadSinceError, refuse, since_of, token_of
+from notifier.redaction import redact_server_logs
 from notifier.session import Session
 
 logger = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ def create_app(
     outbox_limit: int = 1000,
 ) -> FastAPI:
     """Returns the notifier app; it connects to its services when it starts."""
+    redact_server_logs()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -13,8 +13,11 @@ from schemas.events import EventEnvelope
 from schemas.subjects import event_subject, progress_subject
 
 
-def renamed(position: int, owner_id: uuid.UUID) -> EventEnvelope:
-    """Returns a ``Document.Renamed`` envelope at ``position`` owned by ``owner_id``."""
+def renamed(position: int, owner_id: uuid.UUID, size: int = 0) -> EventEnvelope:
+    """Returns a ``Document.Renamed`` envelope at ``position`` of ``owner_id``.
+
+    A ``size`` pads the data, to make frames that fill buffers quickly.
+    """
     return EventEnvelope(
         position=position,
         type="Document.Renamed",
@@ -24,7 +27,10 @@ def renamed(position: int, owner_id: uuid.UUID) -> EventEnvelope:
         timestamp=datetime.now(UTC),
         actor=str(owner_id),
         owner_id=owner_id,
-        data={"title": f"document at {position}"},
+        data={
+            "title": f"document at {position}",
+            **({"pad": "x" * size} if size else {}),
+        },
     )
 
 

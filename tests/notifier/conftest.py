@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from nats.aio.client import Client
 from websockets.asyncio.client import ClientConnection
 
@@ -20,11 +22,10 @@ from notifier.app import create_app
 RECEIVE_TIMEOUT_SECONDS = 5.0
 
 
-@pytest.fixture
-async def notifier(settings: Settings) -> AsyncIterator[str]:
-    """Serves the notifier until the test ends; returns its websocket URL."""
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[str]:
+    """Serves an app on a free port while in the block; yields its websocket URL."""
     port = free_port()
-    app = create_app(settings, token_check_seconds=0.2)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on"
     )
@@ -33,9 +34,18 @@ async def notifier(settings: Settings) -> AsyncIterator[str]:
     while not server.started:
         assert not task.done(), "the notifier did not start"
         await asyncio.sleep(0.02)
-    yield f"ws://127.0.0.1:{port}/ws"
-    server.should_exit = True
-    await task
+    try:
+        yield f"ws://127.0.0.1:{port}/ws"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def notifier(settings: Settings) -> AsyncIterator[str]:
+    """Serves the notifier until the test ends; returns its websocket URL."""
+    async with serving(create_app(settings, token_check_seconds=0.2)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import socket
 import uuid
 
 import httpx
@@ -10,9 +12,10 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from infra.settings import Settings
+from notifier.app import create_app
 from schemas.subjects import event_subject
 from tests.notifier.bus import publish_event, publish_progress, renamed
-from tests.notifier.conftest import receive
+from tests.notifier.conftest import receive, serving
 from tests.notifier.users import User, register_user, revoke_tokens
 
 
@@ -223,3 +226,59 @@ async def test_health_counts_the_open_sockets(
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "connections": 1}
+
+
+async def test_a_client_that_stops_reading_is_closed_with_1013(
+    nc: Client, settings: Settings
+) -> None:
+    alice = await register_user(settings.database_url or "", "alice")
+    app = create_app(settings, outbox_limit=5)
+    js = nc.jetstream()
+
+    async with serving(app) as url:
+        port = int(url.split(":")[2].split("/")[0])
+        async with connect(
+            url,
+            sock=small_receive_buffer_to(port),
+            additional_headers=as_bearer(alice),
+            max_queue=1,
+            compression=None,
+        ) as socket:
+            # The client reads nothing while the events fill every buffer on the way.
+            for position in range(1, 401):
+                await publish_event(js, renamed(position, alice.id, size=16_000))
+            await asyncio.sleep(0.2)
+            code = await code_after_draining(socket)
+
+    assert code == 1013
+
+
+def small_receive_buffer_to(port: int) -> socket.socket:
+    """Returns a socket connected to ``port`` whose kernel buffer fills quickly."""
+    client = socket.socket()
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(("127.0.0.1", port))
+    client.setblocking(False)
+    return client
+
+
+async def code_after_draining(websocket: ClientConnection) -> int | None:
+    """Reads every frame left, then returns the code the server closed with."""
+    try:
+        while True:
+            await asyncio.wait_for(websocket.recv(), 5)
+    except ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
+
+
+async def test_a_token_in_the_url_never_reaches_the_logs(
+    notifier: str, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    alice = await register_user(settings.database_url or "", "alice")
+    caplog.set_level(logging.INFO)
+
+    async with connect(f"{notifier}?token={alice.token}"):
+        pass
+
+    assert "token=***" in caplog.text
+    assert alice.token not in caplog.text
