@@ -1,0 +1,1 @@
+"""Consumers that turn the event stream into read models."""

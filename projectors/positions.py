@@ -1,0 +1,86 @@
+"""How far the PostgreSQL read models have got, committed with what got them there."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import psycopg
+from psycopg import Connection
+
+from projectors.postgres import project
+from schemas.events import EventEnvelope
+from schemas.subjects import event_subject
+
+logger = logging.getLogger(__name__)
+
+PROJECTOR = "postgres"
+# Held by a live batch and by a rebuild, so the two never interleave.
+PROJECTION_LOCK = 7202
+POSITION_CHANNEL = "read_model_position"
+
+
+def lock_projection(conn: Connection[Any]) -> None:
+    """Waits for the projection lock; it is released when the transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (PROJECTION_LOCK,))
+
+
+def current_position(conn: Connection[Any]) -> int:
+    """Returns the position the read models have reached, locking it until commit."""
+    row = conn.execute(
+        "SELECT position FROM read_model.positions WHERE projector = %s FOR UPDATE",
+        (PROJECTOR,),
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def record_position(conn: Connection[Any], position: int) -> None:
+    """Stores the position and tells listeners once the transaction commits."""
+    conn.execute(
+        "INSERT INTO read_model.positions (projector, position) VALUES (%s, %s)"
+        " ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position",
+        (PROJECTOR, position),
+    )
+    conn.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(position)))
+
+
+def project_batch(
+    conn: Connection[Any], envelopes: Iterable[EventEnvelope], *, isolate: bool = False
+) -> int:
+    """Applies the envelopes past the stored position, all or none; returns it.
+
+    With ``isolate`` each envelope gets its own savepoint, so one the database
+    rejects is logged and skipped instead of failing the whole batch.
+    """
+    with conn.transaction():
+        lock_projection(conn)
+        reached = current_position(conn)
+        fresh = {e.position: e for e in envelopes if e.position > reached}
+        if not fresh:
+            return reached
+        ordered = [fresh[position] for position in sorted(fresh)]
+        if isolate:
+            _project_one_by_one(conn, ordered)
+        else:
+            project(conn, ordered)
+        reached = ordered[-1].position
+        record_position(conn, reached)
+    logger.debug("projected %s events up to position %s", len(ordered), reached)
+    return reached
+
+
+def _project_one_by_one(conn: Connection[Any], envelopes: list[EventEnvelope]) -> None:
+    for envelope in envelopes:
+        try:
+            with conn.transaction():
+                project(conn, [envelope])
+        except psycopg.Error as e:
+            logger.error(
+                "skipped an event the database rejects: subject %s, position %s,"
+                " aggregate %s: %s",
+                event_subject(envelope.type),
+                envelope.position,
+                envelope.aggregate_id,
+                e,
+            )
