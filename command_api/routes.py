@@ -107,7 +107,10 @@ async def _run(func: Any, *args: Any, **kwargs: Any) -> Written:
 
 @router.post("/folders", status_code=201, response_model=WriteResult)
 async def create_folder(
-    body: FolderCreate, request: Request, user: User, idempotency_key: IdempotencyKey
+    body: FolderCreate,
+    request: Request,
+    user: User,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Creates a folder inside one of your folders (your home folder by default)."""
     ledger = _ledger(request)
@@ -127,7 +130,7 @@ async def upload_document(
     request: Request,
     user: User,
     file: Annotated[UploadFile, File(description="PDF, PNG, JPEG or TIFF.")],
-    idempotency_key: IdempotencyKey,
+    idempotency_key: IdempotencyKey = None,
     title: Annotated[str | None, Form(min_length=1, max_length=1024)] = None,
     folder_id: Annotated[UUID | None, Form()] = None,
     lang: Annotated[Lang | None, Form(description="OCR language, e.g. eng.")] = None,

@@ -19,6 +19,7 @@ PDF = "application/pdf"
 # A scan at 600 dpi on A3 is about 70 megapixels; far beyond that is a bomb.
 MAX_IMAGE_PIXELS = 120_000_000
 MAX_PAGES = 5000
+MAX_FILENAME_BYTES = 200
 
 _SIGNATURES = (
     (b"%PDF-", PDF),
@@ -139,8 +140,11 @@ def safe_filename(name: str | None, content_type: str) -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = PurePosixPath(name.replace("\\", "/")).name
     name = _UNSAFE.sub("_", name).strip(" .")
-    while len(name.encode()) > 200:
-        name = name[:-1]
+    suffix = PurePosixPath(name).suffix if len(name) > 1 else ""
+    stem = name[: len(name) - len(suffix)] if suffix else name
+    while len((stem + suffix).encode()) > MAX_FILENAME_BYTES:
+        stem = stem[:-1]
+    name = stem + suffix if stem else ""
     if not name:
         name = "upload" + _EXTENSIONS[content_type]
     return name

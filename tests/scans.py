@@ -34,6 +34,11 @@ def multipage_tiff(pages: list[list[str]]) -> bytes:
     images = [Image.open(io.BytesIO(page_image(lines))) for lines in pages]
     out = io.BytesIO()
     images[0].save(
-        out, format="TIFF", save_all=True, append_images=images[1:], dpi=(DPI, DPI)
+        out,
+        format="TIFF",
+        save_all=True,
+        append_images=images[1:],
+        dpi=(DPI, DPI),
+        compression="tiff_deflate",
     )
     return out.getvalue()
