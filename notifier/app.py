@@ -142,7 +142,8 @@ async def _serve(
 
     async def token_is_valid() -> bool:
         try:
-            return await runtime.principal(token) == principal
+            now = await runtime.principal(token)
+            return now is not None and now.user_id == principal.user_id
         except psycopg.Error:
             logger.warning("cannot re-check the token of %s", principal.user_id)
             return True
