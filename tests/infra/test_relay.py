@@ -28,7 +28,8 @@ def ledger(settings: Settings) -> Iterator[Paperledger]:
 
 
 async def _relay_for(ledger: Paperledger, settings: Settings, seconds: float) -> None:
-    assert settings.nats_url and settings.database_url
+    assert settings.nats_url
+    assert settings.database_url
     client = await connect(settings.nats_url, "relay-test")
     recorder = ledger.recorder
     assert isinstance(recorder, PostgresApplicationRecorder)
