@@ -62,7 +62,23 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild", help="drop every read model and rebuild it from the event store"
     )
     rebuild.set_defaults(run=_rebuild)
+    setup = commands.add_parser(
+        "setup", help="create the tables, stream and bucket on configured services"
+    )
+    setup.set_defaults(run=_setup)
     return parser
+
+
+def _setup(settings: Settings, _: argparse.Namespace) -> int:
+    from infra.settings import require
+    from infra.supervisor import prepare_services
+
+    prepare_services(
+        require(settings.database_url, "database_url"),
+        require(settings.nats_url, "nats_url"),
+    )
+    print("services ready")
+    return 0
 
 
 def _up(settings: Settings, _: argparse.Namespace) -> int:

@@ -47,9 +47,13 @@ HOP_BY_HOP = frozenset(
 
 def create_app(settings: Settings) -> FastAPI:
     """Returns the gateway in front of the components ``settings`` locates."""
-    command_url = f"http://127.0.0.1:{settings.command_api_port}"
-    query_url = f"http://127.0.0.1:{settings.query_api_port}"
-    notifier_url = f"ws://127.0.0.1:{settings.notifier_port}/ws"
+    command_url = (
+        settings.command_api_url or f"http://127.0.0.1:{settings.command_api_port}"
+    )
+    query_url = settings.query_api_url or f"http://127.0.0.1:{settings.query_api_port}"
+    notifier_url = (
+        settings.notifier_url or f"ws://127.0.0.1:{settings.notifier_port}"
+    ) + "/ws"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

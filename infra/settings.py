@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     command_api_port: int = 8101
     query_api_port: int = 8102
     notifier_port: int = 8103
+    command_api_url: str | None = Field(
+        default=None, description="Where the gateway finds the command API."
+    )
+    query_api_url: str | None = Field(
+        default=None, description="Where the gateway finds the query API."
+    )
+    notifier_url: str | None = Field(
+        default=None, description="Where the gateway finds the notifier (ws://...)."
+    )
     postgres_port: int = 54329
     nats_port: int = 42229
 

@@ -99,9 +99,7 @@ class Supervisor:
             self.nats.start()
         database_url = self.settings.database_url or self._url(self.postgres)
         nats_url = self.settings.nats_url or self._url(self.nats)
-        create_read_models(database_url)
-        _create_event_store(database_url)
-        anyio.run(ensure_jetstream, nats_url)
+        prepare_services(database_url, nats_url)
         env = dict(os.environ)
         env["PAPERLEDGER_DATABASE_URL"] = database_url
         env["PAPERLEDGER_NATS_URL"] = nats_url
@@ -153,8 +151,10 @@ class Supervisor:
                 process.wait()
 
 
-def _create_event_store(database_url: str) -> None:
-    """Creates the event store's tables before several processes race to."""
+def prepare_services(database_url: str, nats_url: str) -> None:
+    """Creates tables, stream and bucket once, before components race to."""
     from command_api.application import Paperledger
 
+    create_read_models(database_url)
     Paperledger(env=eventsourcing_env(database_url)).close()
+    anyio.run(ensure_jetstream, nats_url)
