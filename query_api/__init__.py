@@ -1,0 +1,1 @@
+"""The read side: HTTP routes over the read models."""

@@ -1,0 +1,98 @@
+"""The query API application: read-only routes over the read models."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from psycopg import AsyncConnection, IsolationLevel
+from psycopg_pool import AsyncConnectionPool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from infra.blobs import BlobStore
+from infra.nats import connect
+from infra.problems import install_problem_handlers
+from infra.settings import Settings, require
+from query_api.models import Health
+from query_api.postgres_search import PostgresSearch
+from query_api.routes import documents, files, folders, search, users
+from query_api.session import POSITION_HEADER
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Returns the query API wired to the services named in ``settings``."""
+    app = FastAPI(
+        title="Paperledger query API",
+        description="Read documents, folders, history and search results.",
+        lifespan=_lifespan,
+    )
+    app.state.settings = settings
+    install_problem_handlers(app)
+    app.add_middleware(PositionHeaderMiddleware)
+    for module in (users, folders, documents, files, search):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> Health:
+        """Tells that the query API is up; needs no token."""
+        return Health()
+
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+        require(settings.database_url, "database_url"),
+        min_size=1,
+        max_size=20,
+        open=False,
+        configure=_snapshot_reads,
+    )
+    await pool.open(wait=True)
+    client = await connect(require(settings.nats_url, "nats_url"), "query-api")
+    app.state.pool = pool
+    app.state.blobs = BlobStore(client.jetstream())
+    app.state.search = PostgresSearch(pool)
+    logger.info("query API ready")
+    try:
+        yield
+    finally:
+        await client.close()
+        await pool.close()
+
+
+async def _snapshot_reads(conn: AsyncConnection[Any]) -> None:
+    # One request reads one consistent snapshot, position included.
+    await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
+    await conn.set_read_only(True)
+
+
+class PositionHeaderMiddleware:
+    """Adds the read models' position, as read for the request, to its response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_position(message: Message) -> None:
+            position = scope.get("state", {}).get("read_position")
+            if message["type"] == "http.response.start" and position is not None:
+                headers = list(message.get("headers", []))
+                headers.append(
+                    (POSITION_HEADER.lower().encode(), str(position).encode())
+                )
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_position)

@@ -1,0 +1,66 @@
+"""Documents: their current state, their past states and their history."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from psycopg.rows import class_row
+
+from query_api.documents import current_document, document_as_of, parse_as_of
+from query_api.models import DocumentPublic, HistoryEvent, HistoryPage
+from query_api.session import ReaderDep
+
+router = APIRouter(tags=["documents"])
+
+AsOf = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="A version number, or an ISO 8601 timestamp with a time zone:"
+        " answer with the document as it stood then.",
+    ),
+]
+
+
+@router.get("/api/documents/{document_id}")
+async def get_document(
+    document_id: UUID, reader: ReaderDep, response: Response, as_of: AsOf = None
+) -> DocumentPublic:
+    """Returns a document with its tags, OCR status and page texts.
+
+    With ``as_of`` the document is shown as it stood at that version or moment,
+    rebuilt from its history. The ``ETag`` is the version shown.
+    """
+    owner = reader.principal.user_id
+    view = await current_document(reader.conn, owner, document_id)
+    if as_of is not None:
+        view = await document_as_of(reader.conn, view, parse_as_of(as_of))
+    response.headers["ETag"] = f'"{view.version}"'
+    return DocumentPublic.of(view)
+
+
+@router.get("/api/documents/{document_id}/history")
+async def get_history(
+    document_id: UUID,
+    reader: ReaderDep,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> HistoryPage:
+    """Lists every event of a document, oldest first, with who caused it and when."""
+    view = await current_document(reader.conn, reader.principal.user_id, document_id)
+    count = await reader.conn.execute(
+        "SELECT count(*) FROM read_model.document_events WHERE document_id = %s",
+        (view.id,),
+    )
+    total = (await count.fetchone() or (0,))[0]
+    cursor = reader.conn.cursor(row_factory=class_row(HistoryEvent))
+    await cursor.execute(
+        "SELECT type, version, position, timestamp, actor, data"
+        " FROM read_model.document_events WHERE document_id = %s"
+        " ORDER BY version LIMIT %s OFFSET %s",
+        (view.id, page_size, (page - 1) * page_size),
+    )
+    items = await cursor.fetchall()
+    return HistoryPage(items=items, total=total, page=page, page_size=page_size)
