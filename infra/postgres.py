@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from importlib import resources
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
@@ -13,7 +13,9 @@ logger = logging.getLogger(__name__)
 
 def read_model_schema() -> str:
     """Returns the DDL of the read models; every statement is idempotent."""
-    return resources.files("projectors").joinpath("schema.sql").read_text()
+    import projectors
+
+    return Path(projectors.__file__).with_name("schema.sql").read_text()
 
 
 def create_read_models(url: str) -> None:
