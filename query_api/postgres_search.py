@@ -10,6 +10,7 @@ from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from projectors.text import clean
 from query_api.search import MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults
 
 # ts_headline cannot escape HTML, so it marks with characters from Unicode's
@@ -41,9 +42,9 @@ class PostgresSearch:
         if query.folder_id:
             filters.append(sql.SQL("AND d.folder_id = %(folder_id)s"))
         params = {
-            "q": query.text,
+            "q": clean(query.text),
             "owner": owner_id,
-            "tags": list(query.tags),
+            "tags": [clean(tag) for tag in query.tags],
             "folder_id": query.folder_id,
             "limit": query.page_size,
             "offset": (query.page - 1) * query.page_size,

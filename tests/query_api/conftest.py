@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -33,7 +33,7 @@ class Api:
         self,
         user: User | None,
         path: str,
-        params: dict[str, str | int | list[str]] | None = None,
+        params: Mapping[str, str | int | list[str]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         """Sends a GET as ``user``, or without a token."""

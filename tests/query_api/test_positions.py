@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import asyncio
+
+from tests.query_api.conftest import Api
+
+
+async def test_every_response_carries_the_read_model_position(api: Api) -> None:
+    ada = api.log.register("ada")
+    api.project()
+
+    me = await api.get(ada, "/api/me")
+    missing = await api.get(ada, "/api/folders/00000000-0000-0000-0000-000000000000")
+    anonymous = await api.get(None, "/api/me")
+
+    for response in (me, missing, anonymous):
+        assert response.headers["Paperledger-Position"] == str(api.log.position)
+
+
+async def test_a_position_not_reached_in_time_is_a_504(api: Api) -> None:
+    ada = api.log.register("ada")
+    api.project()
+    ahead = api.log.position + 1
+
+    response = await api.get(
+        ada, "/api/me", headers={"Paperledger-Position": str(ahead)}
+    )
+
+    assert response.status_code == 504
+    assert response.json()["detail"] == (
+        f"read models have not reached position {ahead} within 0.5 s"
+    )
+
+
+async def test_a_read_waits_until_the_projector_reaches_the_position(api: Api) -> None:
+    ada = api.log.register("ada")
+    api.project()
+    document_id = api.log.upload(ada, "Fresh")
+    wanted = str(api.log.position)
+
+    request = asyncio.create_task(
+        api.get(
+            ada,
+            f"/api/documents/{document_id}",
+            headers={"Paperledger-Position": wanted},
+        )
+    )
+    await asyncio.sleep(0.1)
+    await asyncio.to_thread(api.project)
+    response = await request
+
+    assert response.status_code == 200
+    assert response.json()["title"] == "Fresh"
+    assert response.headers["Paperledger-Position"] == wanted
+
+
+async def test_a_position_that_is_not_a_number_is_unprocessable(api: Api) -> None:
+    ada = api.log.register("ada")
+    api.project()
+
+    for value in ("abc", "-1", "1.5"):
+        response = await api.get(
+            ada, "/api/me", headers={"Paperledger-Position": value}
+        )
+        assert response.status_code == 422, value
