@@ -1,4 +1,4 @@
-"""The durable JetStream consumer that keeps the PostgreSQL read models current."""
+"""The consumer of the event stream that keeps the PostgreSQL read models current."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any
 import psycopg
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
 from infra.nats import connect
-from projectors.positions import project_batch
+from infra.stream import start_after
+from projectors.positions import current_position, project_batch
 from schemas.events import EventEnvelope
-from schemas.subjects import ALL_EVENTS, EVENTS_STREAM, POSTGRES_PROJECTOR_CONSUMER
+from schemas.subjects import ALL_EVENTS, EVENTS_STREAM
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,13 @@ MAX_BACKOFF_SECONDS = 10.0
 
 
 class PostgresProjector:
-    """Applies each batch from the stream in one transaction, then acks it."""
+    """Applies the stream in order, each batch with its position in one transaction.
+
+    The read models hold their own position, so the projector needs no durable
+    consumer: it reads on from the stream sequence after that position with an
+    ordered consumer, which never skips or reorders. A redelivered event is at
+    or below the stored position and changes nothing.
+    """
 
     def __init__(
         self,
@@ -33,23 +40,22 @@ class PostgresProjector:
         *,
         batch_size: int = 256,
         fetch_timeout: float = 1.0,
-        ack_wait: float = 30.0,
     ) -> None:
         self._database_url = database_url
         self._nats_url = nats_url
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
-        self._ack_wait = ack_wait
         self._conn: psycopg.Connection[Any] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Projects batches until ``stop`` is set."""
-        client = await connect(self._nats_url, POSTGRES_PROJECTOR_CONSUMER)
+        client = await connect(self._nats_url, "projector-postgres")
         try:
-            subscription = await self._subscribe(client.jetstream())
+            js = client.jetstream()
+            subscription = await self._subscribe(js)
             logger.info("postgres projector started on %s", ALL_EVENTS)
             while not stop.is_set():
-                messages = await self._fetch(subscription)
+                messages = await self._next_batch(subscription)
                 if messages:
                     await self._handle(messages, stop)
         finally:
@@ -59,32 +65,29 @@ class PostgresProjector:
 
     async def _subscribe(
         self, js: JetStreamContext
-    ) -> JetStreamContext.PullSubscription:
-        # A batch is all a consumer may have unacknowledged: after a crash the
-        # unacked batch must come back before anything later, or positions skip it.
-        config = ConsumerConfig(
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            ack_wait=self._ack_wait,
-            max_ack_pending=self._batch_size,
-        )
-        return await js.pull_subscribe(
+    ) -> JetStreamContext.PushSubscription:
+        position = await asyncio.to_thread(self._position)
+        start = await start_after(js, position)
+        logger.info("reading on from position %s (stream sequence %s)", position, start)
+        return await js.subscribe(
             ALL_EVENTS,
-            durable=POSTGRES_PROJECTOR_CONSUMER,
             stream=EVENTS_STREAM,
-            config=config,
+            ordered_consumer=True,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
+            ),
         )
 
-    async def _fetch(
-        self, subscription: JetStreamContext.PullSubscription
+    async def _next_batch(
+        self, subscription: JetStreamContext.PushSubscription
     ) -> list[Msg]:
         try:
-            return await subscription.fetch(
-                self._batch_size, timeout=self._fetch_timeout
-            )
+            batch = [await subscription.next_msg(timeout=self._fetch_timeout)]
         except TimeoutError:
-            # An idle stream; the fetch may time out on either side.
             return []
+        while len(batch) < self._batch_size and subscription.pending_msgs > 0:
+            batch.append(await subscription.next_msg(timeout=self._fetch_timeout))
+        return batch
 
     async def _handle(self, messages: list[Msg], stop: asyncio.Event) -> None:
         envelopes = [e for e in map(_decode, messages) if e is not None]
@@ -100,18 +103,22 @@ class PostgresProjector:
                 logger.warning("a batch failed, retrying event by event: %s", e)
                 isolate = True
             await asyncio.to_thread(self._disconnect)
-            for message in messages:
-                await message.in_progress()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
                 return
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
-        for message in messages:
-            await message.ack()
 
-    def _commit(self, envelopes: list[EventEnvelope], isolate: bool) -> None:
+    def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._database_url, autocommit=True)
+        return self._conn
+
+    def _position(self) -> int:
+        with self._connection().transaction():
+            return current_position(self._connection())
+
+    def _commit(self, envelopes: list[EventEnvelope], isolate: bool) -> None:
+        self._conn = self._connection()
         position = project_batch(self._conn, envelopes, isolate=isolate)
         logger.debug("batch of %s committed at position %s", len(envelopes), position)
 

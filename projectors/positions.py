@@ -66,7 +66,6 @@ def project_batch(
             project(conn, ordered)
         reached = ordered[-1].position
         record_position(conn, reached)
-    logger.debug("projected %s events up to position %s", len(ordered), reached)
     return reached
 
 

@@ -13,14 +13,13 @@ from pathlib import Path
 import psycopg
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig
 
 from infra.nats import connect
 from infra.postgres import create_read_models
 from projectors.consumer import PostgresProjector
 from projectors.positions import project_batch
 from projectors.rebuild import rebuild
-from schemas.subjects import ALL_EVENTS, EVENTS_STREAM, POSTGRES_PROJECTOR_CONSUMER
+from schemas.subjects import ALL_EVENTS
 from tests.projectors.conftest import dump
 from tests.projectors.events import EventLog, publish
 
@@ -157,15 +156,6 @@ async def test_a_projector_killed_mid_stream_converges_to_a_rebuild(
     log = busy_history(users=4, documents=50)
     half = len(log.envelopes) // 2
     await publish(js, log.envelopes[:half])
-    # A short ack wait brings the unacknowledged batch of the killed process back soon.
-    config = ConsumerConfig(
-        durable_name=POSTGRES_PROJECTOR_CONSUMER,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=1.0,
-        max_ack_pending=256,
-        filter_subject=ALL_EVENTS,
-    )
-    await js.add_consumer(EVENTS_STREAM, config)
 
     first = start_projector(database_url, nats_url)
     await reach(database_url, 1)
