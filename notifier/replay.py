@@ -11,9 +11,9 @@ from nats.errors import Error as NatsError
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from pydantic import ValidationError
 
+from infra.stream import first_sequence_after
 from notifier.errors import ReplayError
 from schemas.events import EventEnvelope
 from schemas.subjects import ALL_EVENTS, EVENTS_STREAM
@@ -48,42 +48,6 @@ async def replay_missed(
         return await _read(js, owner_id, start, state.last_seq, deliver)
     except (NatsError, ValidationError) as e:
         raise ReplayError(f"cannot read events after position {since}: {e}") from e
-
-
-async def first_sequence_after(
-    js: JetStreamContext, since: int, first_seq: int, last_seq: int
-) -> int | None:
-    """Returns the stream sequence of the first event with a position above ``since``.
-
-    Positions grow with stream sequences but have gaps, so this is a binary
-    search over the stream; deleted sequences are skipped over.
-    """
-    found = None
-    low, high = first_seq, last_seq
-    while low <= high:
-        middle = (low + high) // 2
-        located = await _located_at_or_after(js, middle)
-        if located is None or located[0] > high:
-            high = middle - 1
-        elif located[1] > since:
-            found, high = located[0], middle - 1
-        else:
-            low = located[0] + 1
-    return found
-
-
-async def _located_at_or_after(
-    js: JetStreamContext, seq: int
-) -> tuple[int, int] | None:
-    """Returns the sequence and position of the first event at or after ``seq``."""
-    try:
-        msg = await js.get_msg(EVENTS_STREAM, seq=seq, subject=ALL_EVENTS, next=True)
-    except NotFoundError:
-        return None
-    msg_id = (msg.headers or {}).get("Nats-Msg-Id", "")
-    if msg_id.isdigit():
-        return msg.seq or seq, int(msg_id)
-    return msg.seq or seq, EventEnvelope.model_validate_json(msg.data or b"").position
 
 
 async def _read(

@@ -52,7 +52,10 @@ class PostgresProjector:
         client = await connect(self._nats_url, "projector-postgres")
         try:
             js = client.jetstream()
-            subscription = await self._subscribe(js)
+            position = await self._wait_for_position(stop)
+            if position is None:
+                return
+            subscription = await self._subscribe(js, position)
             logger.info("postgres projector started on %s", ALL_EVENTS)
             while not stop.is_set():
                 messages = await self._next_batch(subscription)
@@ -63,10 +66,23 @@ class PostgresProjector:
             await asyncio.to_thread(self._disconnect)
         logger.info("postgres projector stopped")
 
+    async def _wait_for_position(self, stop: asyncio.Event) -> int | None:
+        """Returns the read models' position once PostgreSQL answers; None on stop."""
+        delay = 0.5
+        while not stop.is_set():
+            try:
+                return await asyncio.to_thread(self._position)
+            except psycopg.Error as e:
+                logger.warning("PostgreSQL unavailable, retry in %.1f s: %s", delay, e)
+                await asyncio.to_thread(self._disconnect)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        return None
+
     async def _subscribe(
-        self, js: JetStreamContext
+        self, js: JetStreamContext, position: int
     ) -> JetStreamContext.PushSubscription:
-        position = await asyncio.to_thread(self._position)
         start = await start_after(js, position)
         logger.info("reading on from position %s (stream sequence %s)", position, start)
         return await js.subscribe(

@@ -22,7 +22,6 @@ PROGRESS_PREFIX = "paperledger.progress"
 BLOB_BUCKET = "paperledger-blobs"
 
 OCR_CONSUMER = "ocr-workers"
-POSTGRES_PROJECTOR_CONSUMER = "projector-postgres"
 
 
 def event_subject(event_type: str) -> str:

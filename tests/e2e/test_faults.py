@@ -73,7 +73,10 @@ def test_killed_projector_and_ocr_worker_converge_to_a_rebuild(system: System) -
         if round_ == 20:
             system.component("projector").kill()
         for document_id in ids:
-            api.post(f"/api/documents/{document_id}/tags", json={"tag": f"t{round_}"})
+            answer = api.post(
+                f"/api/documents/{document_id}/tags", json={"tag": f"t{round_}"}
+            )
+            assert answer.status_code == 200, answer.text
             tagged += 1
     last = api.post(f"/api/documents/{ids[0]}/tags", json={"tag": "last"})
 

@@ -5,7 +5,7 @@ import uuid
 import pytest
 from nats.aio.client import Client
 
-from notifier.replay import first_sequence_after
+from infra.stream import first_sequence_after
 from schemas.subjects import EVENTS_STREAM
 from tests.notifier.bus import publish_event, renamed
 
