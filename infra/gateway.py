@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
-import uvicorn
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -202,16 +201,11 @@ async def _pump(client: WebSocket, upstream: ClientConnection) -> None:
 def main() -> None:
     """Serves the gateway: ``python -m infra.gateway``."""
     from infra.logs import configure_logging
+    from infra.serve import serve_http
 
     settings = get_settings()
     configure_logging("gateway", settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-    )
+    serve_http(create_app(settings), settings, settings.port)
 
 
 if __name__ == "__main__":

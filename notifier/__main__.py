@@ -2,32 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
-import uvicorn
-
 from infra.logs import configure_logging
+from infra.serve import serve_http
 from infra.settings import get_settings
 from notifier.app import create_app
 from notifier.session import MAX_CLIENT_TEXT_BYTES
-
-logger = logging.getLogger(__name__)
 
 PING_INTERVAL_SECONDS = 20.0
 
 
 def main() -> None:
-    """Serves the notifier on the configured host and port until stopped."""
+    """Serves the notifier on its own port until stopped."""
     settings = get_settings()
     configure_logging("notifier", settings.log_level)
-    logger.info(
-        "notifier listening on ws://%s:%s/ws", settings.host, settings.notifier_port
-    )
-    uvicorn.run(
+    serve_http(
         create_app(settings),
-        host=settings.host,
-        port=settings.notifier_port,
-        log_config=None,
+        settings,
+        settings.notifier_port,
         # The server pings every socket so dead peers and idle proxies are noticed.
         ws_ping_interval=PING_INTERVAL_SECONDS,
         ws_ping_timeout=PING_INTERVAL_SECONDS,

@@ -137,10 +137,11 @@ def _load_views(conn: Connection[Any], ids: set[UUID]) -> dict[UUID, DocumentVie
         " WHERE id = ANY(%s)",
         (list(ids),),
     )
-    return {row["id"]: _view_of(row, pages.get(row["id"], [])) for row in cursor}
+    return {row["id"]: view_of_row(row, pages.get(row["id"], [])) for row in cursor}
 
 
-def _view_of(row: dict[str, Any], pages: list[PageView]) -> DocumentView:
+def view_of_row(row: dict[str, Any], pages: Sequence[PageView]) -> DocumentView:
+    """Returns the document view a ``read_model.documents`` row and its pages hold."""
     original = OriginalView(
         sha256=row.pop("original_sha256"),
         filename=row.pop("original_filename"),

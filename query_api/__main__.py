@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import uvicorn
-
 from infra.logs import configure_logging
+from infra.serve import serve_http
 from infra.settings import get_settings
 from query_api.app import create_app
 
 
 def main() -> None:
-    """Serves the query API on the configured host and port."""
+    """Serves the query API on its own port until stopped."""
     settings = get_settings()
     configure_logging("query-api", settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.query_api_port,
-        log_config=None,
-    )
+    serve_http(create_app(settings), settings, settings.query_api_port)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from infra.problems import Problem, not_found
-from projectors.document_view import DocumentView, OriginalView, PageView, fold
+from projectors.document_view import DocumentView, PageView, fold
+from projectors.postgres_documents import view_of_row
 from schemas.events import EventEnvelope
 
 _COLUMNS = (
@@ -37,15 +38,8 @@ async def current_document(
         " ORDER BY number",
         (document_id,),
     )
-    pages = tuple(PageView(**page) for page in await cursor.fetchall())
-    original = OriginalView(
-        sha256=row.pop("original_sha256"),
-        filename=row.pop("original_filename"),
-        content_type=row.pop("content_type"),
-        size=row.pop("size"),
-    )
-    row["tags"] = tuple(row["tags"])
-    return DocumentView(**row, pages=pages, original=original)
+    pages = [PageView(**page) for page in await cursor.fetchall()]
+    return view_of_row(row, pages)
 
 
 async def document_as_of(
