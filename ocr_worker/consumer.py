@@ -52,7 +52,15 @@ def worker_name() -> str:
 
 def retry_delay(delivered: int) -> float:
     """Returns how long an upload waits before its next delivery, growing."""
-    return min(MAX_RETRY_DELAY_SECONDS, 2.0**delivered)
+    return min(MAX_RETRY_DELAY_SECONDS, 2.0 ** (delivered - 1))
+
+
+def _raise_if_cancelled() -> None:
+    # A cancellation that races the timeout of a fetch can come out of nats-py
+    # as a timeout; the task still knows it was asked to stop.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 class _MessageLog(logging.LoggerAdapter[logging.Logger]):
@@ -107,8 +115,10 @@ class OcrWorker:
             try:
                 messages = await subscription.fetch(1, timeout=FETCH_SECONDS)
             except nats.errors.TimeoutError:
+                _raise_if_cancelled()
                 continue
             except nats.errors.Error as e:
+                _raise_if_cancelled()
                 logger.warning("fetching uploads failed, trying again: %s", e)
                 await asyncio.sleep(FETCH_SECONDS)
                 continue
