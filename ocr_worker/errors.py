@@ -25,3 +25,7 @@ class CommandNotAnsweredError(OcrWorkerError):
 
 class CommandRejectedError(OcrWorkerError):
     """Raised when the command API answers a command with an error."""
+
+
+class MalformedUploadError(OcrWorkerError):
+    """Raised when a message on the upload subject is not a Document.Uploaded."""

@@ -7,6 +7,7 @@ import json
 import pikepdf
 import pytest
 from nats.aio.client import Client
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from infra.blobs import BlobStore, sha256_of
 from infra.settings import Settings
@@ -208,3 +209,32 @@ async def test_two_workers_share_the_uploads(
 
     workers = {CompleteOcr.model_validate_json(body).worker for _, body in sent}
     assert workers == {"worker-a", "worker-b"}
+
+
+async def test_an_upload_whose_last_worker_died_ends_in_failed_ocr(
+    client: Client, worker_settings: Settings
+) -> None:
+    js = client.jetstream()
+    config = ConsumerConfig(
+        durable_name=OCR_CONSUMER,
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=1,
+        ack_wait=1.5,
+    )
+    dying = await js.pull_subscribe(
+        DOCUMENT_UPLOADED, durable=OCR_CONSUMER, stream=EVENTS_STREAM, config=config
+    )
+
+    document_id = await publish_upload(js, sha256_of(ONE_PAGE), position=1)
+    await dying.fetch(1, timeout=5)
+
+    async with (
+        command_desk(client) as desk,
+        running_worker(worker_settings, "worker-a"),
+    ):
+        subject, body = await desk.next()
+
+    command = FailOcr.model_validate_json(body)
+    assert subject == FAIL_OCR
+    assert command.document_id == document_id
+    assert "did not finish in 1 attempts" in command.reason
