@@ -78,7 +78,9 @@ async def ocr_pdf(
     tessdata = tessdata_path(tessdata_dir)
     check_languages(lang, tessdata)
 
-    with tempfile.TemporaryDirectory(prefix="paperledger-ocr-") as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="paperledger-ocr-", ignore_cleanup_errors=True
+    ) as tmp:
         work = Path(tmp)
         await asyncio.to_thread((work / "in.pdf").write_bytes, pdf)
         started = time.monotonic()
