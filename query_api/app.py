@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_problem_handlers(app)
     app.add_middleware(PositionHeaderMiddleware)
+    app.add_middleware(HeadAsGetMiddleware)
     for module in (users, folders, documents, files, search):
         app.include_router(module.router)
 
@@ -96,3 +97,22 @@ class PositionHeaderMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_position)
+
+
+class HeadAsGetMiddleware:
+    """Answers HEAD like GET, with the same headers and no body (RFC 9110 9.3.2)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_without_body)

@@ -55,6 +55,30 @@ async def test_the_original_and_after_ocr_the_archive_can_be_downloaded(
     assert got_archive.content == ARCHIVE
 
 
+async def test_head_tells_the_size_and_type_of_a_file_without_sending_it(
+    api: Api, blobs: BlobStore
+) -> None:
+    ada = api.log.register("ada")
+    original = {
+        "sha256": await blobs.put(PDF),
+        "filename": "scan.pdf",
+        "content_type": "application/pdf",
+        "size": len(PDF),
+    }
+    document_id = api.log.upload(ada, "Scan", original=original)
+    api.project()
+
+    head = await api.client.head(
+        f"/api/documents/{document_id}/file",
+        headers={"Authorization": f"Bearer {ada.token}"},
+    )
+
+    assert head.status_code == 200
+    assert head.headers["content-length"] == str(len(PDF))
+    assert head.headers["content-type"] == "application/pdf"
+    assert head.content == b""
+
+
 async def test_a_file_missing_from_the_blob_store_is_not_found(api: Api) -> None:
     ada = api.log.register("ada")
     document_id = api.log.upload(ada, "Lost")
