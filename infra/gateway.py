@@ -44,6 +44,10 @@ HOP_BY_HOP = frozenset(
 )
 
 
+# The gateway's own server writes these; the upstream's copies would repeat them.
+SET_BY_SERVER = frozenset({"date", "server"})
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Returns the gateway in front of the components ``settings`` locates."""
     command_url = (
@@ -60,9 +64,6 @@ def create_app(settings: Settings) -> FastAPI:
         timeout = httpx.Timeout(60.0, connect=5.0)
         async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
             app.state.client = client
-            logger.info(
-                "gateway listening on http://%s:%s", settings.host, settings.port
-            )
             yield
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
@@ -140,7 +141,9 @@ async def _forward(request: Request, base: str) -> Response:
             503, "Service Unavailable", "A component is starting or down; try again."
         )
     response_headers = {
-        k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP
+        k: v
+        for k, v in upstream.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in SET_BY_SERVER
     }
     return StreamingResponse(
         upstream.aiter_raw(),

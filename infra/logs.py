@@ -5,6 +5,15 @@ from __future__ import annotations
 import logging
 import sys
 
+CHATTY_LIBRARIES = (
+    "uvicorn.access",
+    "uvicorn.error",
+    "ocrmypdf",
+    "eventsourcing",
+    "nats",
+    "httpx",
+)
+
 
 def configure_logging(component: str, level: str = "INFO") -> None:
     """Sends records to stderr, each stamped with the time and its component."""
@@ -19,5 +28,5 @@ def configure_logging(component: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Libraries are chatty at INFO; an operator wants Paperledger's own records.
-    for noisy in ("uvicorn.access", "ocrmypdf", "eventsourcing", "nats", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for library in CHATTY_LIBRARIES:
+        logging.getLogger(library).setLevel(logging.WARNING)
