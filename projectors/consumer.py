@@ -1,11 +1,11 @@
-"""The consumer of the event stream that keeps the PostgreSQL read models current."""
+"""The consumer of the event stream that keeps a read model current."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import psycopg
 from nats.aio.msg import Msg
@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from infra.nats import connect
 from infra.stream import start_after
+from projectors.errors import SinkUnavailableError
 from projectors.positions import current_position, project_batch
 from schemas.events import EventEnvelope
 from schemas.subjects import ALL_EVENTS, EVENTS_STREAM
@@ -24,59 +25,79 @@ logger = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 10.0
 
 
-class PostgresProjector:
-    """Applies the stream in order, each batch with its position in one transaction.
+class Sink(Protocol):
+    """A read model the consumer feeds: it keeps its own position."""
 
-    The read models hold their own position, so the projector needs no durable
+    name: str
+
+    async def position(self) -> int:
+        """Returns the position reached; raises ``SinkUnavailableError``."""
+        ...
+
+    async def apply(self, envelopes: list[EventEnvelope]) -> None:
+        """Applies a batch in order, all or none; raises ``SinkUnavailableError``."""
+        ...
+
+    async def close(self) -> None:
+        """Lets go of the sink's connections."""
+        ...
+
+
+class StreamConsumer:
+    """Feeds the stream to a sink in order, from the position the sink holds.
+
+    The sink holds its own position, so the consumer needs no durable JetStream
     consumer: it reads on from the stream sequence after that position with an
-    ordered consumer, which never skips or reorders. A redelivered event is at
-    or below the stored position and changes nothing.
+    ordered consumer, which never skips or reorders. A sink that cannot take a
+    batch gets it again after a backoff, so nothing is lost; a redelivered event
+    is at or below the sink's position and changes nothing.
     """
 
     def __init__(
         self,
-        database_url: str,
+        sink: Sink,
         nats_url: str,
         *,
         batch_size: int = 256,
         fetch_timeout: float = 1.0,
     ) -> None:
-        self._database_url = database_url
+        self._sink = sink
         self._nats_url = nats_url
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
-        self._conn: psycopg.Connection[Any] | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Projects batches until ``stop`` is set."""
-        client = await connect(self._nats_url, "projector-postgres")
+        name = self._sink.name
+        client = await connect(self._nats_url, f"projector-{name}")
         try:
             js = client.jetstream()
             position = await self._wait_for_position(stop)
             if position is None:
                 return
             subscription = await self._subscribe(js, position)
-            logger.info("postgres projector started on %s", ALL_EVENTS)
+            logger.info("%s projector started on %s", name, ALL_EVENTS)
             while not stop.is_set():
                 messages = await self._next_batch(subscription)
                 if messages:
                     await self._handle(messages, stop)
         finally:
             await client.close()
-            await asyncio.to_thread(self._disconnect)
-        logger.info("postgres projector stopped")
+            await self._sink.close()
+        logger.info("%s projector stopped", name)
 
     async def _wait_for_position(self, stop: asyncio.Event) -> int | None:
-        """Returns the read models' position once PostgreSQL answers; None on stop."""
+        """Returns the sink's position once it answers; None on stop."""
         delay = 0.5
         while not stop.is_set():
             try:
-                return await asyncio.to_thread(self._position)
-            except psycopg.Error as e:
-                logger.warning("PostgreSQL unavailable, retry in %.1f s: %s", delay, e)
-                await asyncio.to_thread(self._disconnect)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                return await self._sink.position()
+            except SinkUnavailableError as e:
+                logger.warning(
+                    "%s unavailable, retry in %.1f s: %s", self._sink.name, delay, e
+                )
+            if await _stopped_within(stop, delay):
+                return None
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
         return None
 
@@ -108,21 +129,56 @@ class PostgresProjector:
     async def _handle(self, messages: list[Msg], stop: asyncio.Event) -> None:
         envelopes = [e for e in map(_decode, messages) if e is not None]
         delay = 0.5
-        isolate = False
         while True:
             try:
-                await asyncio.to_thread(self._commit, envelopes, isolate)
-                break
-            except psycopg.OperationalError as e:
-                logger.warning("PostgreSQL unavailable, retry in %.1f s: %s", delay, e)
-            except psycopg.Error as e:
-                logger.warning("a batch failed, retrying event by event: %s", e)
-                isolate = True
-            await asyncio.to_thread(self._disconnect)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                await self._sink.apply(envelopes)
+                return
+            except SinkUnavailableError as e:
+                logger.warning(
+                    "%s unavailable, retry in %.1f s: %s", self._sink.name, delay, e
+                )
+            if await _stopped_within(stop, delay):
                 return
             delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+
+
+class PostgresSink:
+    """The PostgreSQL read models: each batch commits with its position."""
+
+    name = "postgres"
+
+    def __init__(self, database_url: str) -> None:
+        self._database_url = database_url
+        self._conn: psycopg.Connection[Any] | None = None
+
+    async def position(self) -> int:
+        """Returns the read models' position."""
+        try:
+            return await asyncio.to_thread(self._position)
+        except psycopg.Error as e:
+            await self.close()
+            raise SinkUnavailableError(str(e)) from e
+
+    async def apply(self, envelopes: list[EventEnvelope]) -> None:
+        """Commits a batch; if the database rejects it, retries event by event."""
+        try:
+            await asyncio.to_thread(self._commit, envelopes, False)
+            return
+        except psycopg.OperationalError as e:
+            await self.close()
+            raise SinkUnavailableError(str(e)) from e
+        except psycopg.Error as e:
+            logger.warning("a batch failed, retrying event by event: %s", e)
+            await self.close()
+        try:
+            await asyncio.to_thread(self._commit, envelopes, True)
+        except psycopg.Error as e:
+            await self.close()
+            raise SinkUnavailableError(str(e)) from e
+
+    async def close(self) -> None:
+        """Closes the connection, if open."""
+        await asyncio.to_thread(self._disconnect)
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -134,14 +190,39 @@ class PostgresProjector:
             return current_position(self._connection())
 
     def _commit(self, envelopes: list[EventEnvelope], isolate: bool) -> None:
-        self._conn = self._connection()
-        position = project_batch(self._conn, envelopes, isolate=isolate)
+        position = project_batch(self._connection(), envelopes, isolate=isolate)
         logger.debug("batch of %s committed at position %s", len(envelopes), position)
 
     def _disconnect(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class PostgresProjector(StreamConsumer):
+    """Keeps the PostgreSQL read models current."""
+
+    def __init__(
+        self,
+        database_url: str,
+        nats_url: str,
+        *,
+        batch_size: int = 256,
+        fetch_timeout: float = 1.0,
+    ) -> None:
+        super().__init__(
+            PostgresSink(database_url),
+            nats_url,
+            batch_size=batch_size,
+            fetch_timeout=fetch_timeout,
+        )
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+        return True
+    return False
 
 
 def _decode(message: Msg) -> EventEnvelope | None:

@@ -9,3 +9,7 @@ class ProjectionError(Exception):
 
 class EventOutOfPlaceError(ProjectionError):
     """Raised when an event names a document that its history does not allow."""
+
+
+class SinkUnavailableError(ProjectionError):
+    """Raised when a read model's store cannot take a batch now; it is retried."""

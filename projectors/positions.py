@@ -26,21 +26,23 @@ def lock_projection(conn: Connection[Any]) -> None:
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (PROJECTION_LOCK,))
 
 
-def current_position(conn: Connection[Any]) -> int:
-    """Returns the position the read models have reached, locking it until commit."""
+def current_position(conn: Connection[Any], projector: str = PROJECTOR) -> int:
+    """Returns the position a projector has reached, locking it until commit."""
     row = conn.execute(
         "SELECT position FROM read_model.positions WHERE projector = %s FOR UPDATE",
-        (PROJECTOR,),
+        (projector,),
     ).fetchone()
     return int(row[0]) if row else 0
 
 
-def record_position(conn: Connection[Any], position: int) -> None:
+def record_position(
+    conn: Connection[Any], position: int, projector: str = PROJECTOR
+) -> None:
     """Stores the position and tells listeners once the transaction commits."""
     conn.execute(
         "INSERT INTO read_model.positions (projector, position) VALUES (%s, %s)"
         " ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position",
-        (PROJECTOR, position),
+        (projector, position),
     )
     conn.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(position)))
 
