@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     ocr_timeout_seconds: float = Field(default=600.0, gt=0)
     ocr_max_deliveries: int = Field(default=4, ge=1)
     ocr_jobs: int = Field(default=1, ge=1, description="Pages OCRed in parallel.")
+    ocr_workers: int = Field(
+        default=1, ge=0, description="OCR worker processes `paperledger up` starts."
+    )
     ocr_ack_wait_seconds: float = Field(
         default=30.0, gt=0, description="Silence after which an upload is redelivered."
     )

@@ -66,7 +66,7 @@ class Supervisor:
             if settings.nats_url
             else EmbeddedNats(data / "nats", settings.nats_port)
         )
-        self.children = [Child(name, module) for name, module in COMPONENTS.items()]
+        self.children = children(settings)
         self._stopping = False
 
     def run(self) -> None:
@@ -149,6 +149,18 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def children(settings: Settings) -> list[Child]:
+    """Returns one child per component, and ``ocr_workers`` OCR workers (maybe 0)."""
+    result = []
+    for name, module in COMPONENTS.items():
+        if name != "ocr-worker":
+            result.append(Child(name, module))
+            continue
+        for number in range(1, settings.ocr_workers + 1):
+            result.append(Child(name if number == 1 else f"{name}-{number}", module))
+    return result
 
 
 def prepare_services(database_url: str, nats_url: str) -> None:
