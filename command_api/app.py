@@ -36,6 +36,17 @@ _STATUS = {
 }
 
 
+def _cache_env(settings: Settings) -> dict[str, str]:
+    # A cached aggregate is brought up to date from the store before each use
+    # (fast-forward), so several command API processes stay correct.
+    if not settings.aggregate_cache_size:
+        return {}
+    return {
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Returns the command API bound to the services ``settings`` names."""
     database_url = require(settings.database_url, "database_url")
@@ -44,7 +55,10 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         create_read_models(database_url)
-        app.state.ledger = Paperledger(env=eventsourcing_env(database_url))
+        app.state.ledger = Paperledger(
+            env=eventsourcing_env(database_url) | _cache_env(settings),
+            group_commit=settings.group_commit,
+        )
         app.state.pool = AsyncConnectionPool(database_url, min_size=1, open=False)
         await app.state.pool.open()
         client = await connect(nats_url, "command-api")

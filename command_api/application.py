@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
@@ -21,6 +22,7 @@ from command_api.domain import (
     user_id_for,
 )
 from command_api.errors import ConflictError, InvalidCommandError, NotFoundError
+from command_api.group_commit import GroupCommitter
 from infra.auth import hash_token, new_token
 
 A = TypeVar("A", bound=Aggregate)
@@ -43,6 +45,24 @@ class Paperledger(Application[UUID]):
     """Users, folders and documents, stored as events in one notification log."""
 
     name = "Paperledger"
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, group_commit: bool = False
+    ) -> None:
+        super().__init__(env)
+        self._committer = GroupCommitter(self.save) if group_commit else None
+
+    def close(self) -> None:
+        """Finishes the queued saves and closes the event store's connections."""
+        if self._committer is not None:
+            self._committer.close()
+        super().close()
+
+    def commit(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
+        """Saves the aggregates' new events, sharing a transaction when it can."""
+        if self._committer is not None:
+            return self._committer.save(*aggregates)
+        return self.save(*aggregates)
 
     def register_user(self, name: str) -> Written:
         """Creates a user with a home folder and an inbox folder."""
@@ -176,7 +196,7 @@ class Paperledger(Application[UUID]):
             return self._replayed(aggregate_id)
         aggregate = make()
         try:
-            recordings = self.save(aggregate)
+            recordings = self.commit(aggregate)
         except IntegrityError:
             return self._replayed(aggregate_id)
         position = recordings[-1].notification.id
@@ -191,7 +211,7 @@ class Paperledger(Application[UUID]):
             return Written(
                 aggregate.id, aggregate.version, self._position(aggregate.id)
             )
-        recordings = self.save(aggregate)
+        recordings = self.commit(aggregate)
         return Written(aggregate.id, aggregate.version, recordings[-1].notification.id)
 
     def _exists(self, aggregate_id: UUID) -> bool:

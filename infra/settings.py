@@ -41,7 +41,25 @@ class Settings(BaseSettings):
     )
     postgres_port: int = 54329
     nats_port: int = 42229
+    opensearch_port: int = Field(
+        default=9200, description="HTTP port of `paperledger opensearch`."
+    )
+    opensearch_heap: str = Field(
+        default="512m", pattern=r"^[0-9]+[mg]$", description="Embedded node heap."
+    )
+    opensearch_build_dir: Path | None = Field(
+        default=None, description="Embedded OpenSearch build; default build/opensearch."
+    )
 
+    group_commit: bool = Field(
+        default=True,
+        description="Let concurrent commands share one event-store transaction.",
+    )
+    aggregate_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        description="Aggregates the command API keeps in memory (0: none).",
+    )
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     default_lang: str = Field(default="eng", pattern=r"^[a-z]{3}(\+[a-z]{3})*$")
     tessdata_dir: Path | None = Field(
