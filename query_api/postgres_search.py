@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from typing import Any
 from uuid import UUID
@@ -63,7 +64,7 @@ class PostgresSearch:
         if query.page == 1:
             return 0
         # Past the last page no row carries the total; ask for the first page.
-        first = SearchQuery(query.text, query.tags, query.folder_id, 1, 1)
+        first = dataclasses.replace(query, page=1, page_size=1)
         return (await self.search(owner_id, first)).total
 
 

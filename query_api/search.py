@@ -3,24 +3,51 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 from uuid import UUID
+
+
+class SearchError(Exception):
+    """The root of every error a search raises."""
+
+
+class SearchUnavailableError(SearchError):
+    """Raised when the search engine cannot be reached or does not answer in time."""
+
+
+SearchOrder = Literal["relevance", "date", "-date"]
+OcrStatusFilter = Literal["pending", "completed", "failed"]
 
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """A full-text query in web-search syntax, with filters and a page."""
+    """A full-text query in the syntax of ``query_api.search_syntax``, with filters.
 
-    text: str
+    ``tags`` must all be on a document; ``folder_id`` takes the folder and every
+    folder below it; ``created_from`` is inclusive and ``created_to`` exclusive,
+    both on the upload time. ``sort`` is ``relevance`` (best first), ``date``
+    (oldest upload first) or ``-date`` (newest first); ties go by document id.
+    """
+
+    text: str = ""
     tags: tuple[str, ...] = ()
     folder_id: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    ocr_status: OcrStatusFilter | None = None
+    sort: SearchOrder = "relevance"
     page: int = 1
     page_size: int = 20
 
 
 @dataclass(frozen=True)
 class SearchHit:
-    """A document that matches, the pages that match and a marked snippet."""
+    """A document that matches, the pages that match and a marked snippet.
+
+    ``snippet_page`` is the page the snippet comes from, or None when it shows the
+    title; ``created_at`` is the upload time.
+    """
 
     document_id: UUID
     title: str
@@ -29,11 +56,13 @@ class SearchHit:
     pages: tuple[int, ...]
     snippet: str
     score: float
+    created_at: datetime | None = None
+    snippet_page: int | None = None
 
 
 @dataclass(frozen=True)
 class SearchResults:
-    """One page of hits, best first, and how many documents match in all."""
+    """One page of hits in the asked order, and how many documents match in all."""
 
     hits: tuple[SearchHit, ...]
     total: int
@@ -43,7 +72,10 @@ class SearchPort(Protocol):
     """Finds a user's documents that are not in the trash by title, tags and text."""
 
     async def search(self, owner_id: UUID, query: SearchQuery) -> SearchResults:
-        """Returns the hits of ``query`` among the documents of ``owner_id``."""
+        """Returns the hits of ``query`` among the documents of ``owner_id``.
+
+        Raises ``SearchSyntaxError`` for a query with nothing to search for.
+        """
         ...
 
 

@@ -46,7 +46,7 @@ async def search(
     if not q.strip():
         raise Problem(422, "Unprocessable Content", "The query q is empty.")
     port: SearchPort = request.app.state.search
-    query = SearchQuery(q, tuple(tag or ()), folder_id, page, page_size)
+    query = SearchQuery(q, tuple(tag or ()), folder_id, page=page, page_size=page_size)
     results = await port.search(principal.user_id, query)
     items = [
         SearchHitPublic(
