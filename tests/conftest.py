@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
+from infra.embedded_opensearch import EmbeddedOpenSearch, java_and_maven_available
 from infra.nats import connect, ensure_jetstream
 from infra.settings import Settings
 from schemas.subjects import BLOB_BUCKET, EVENTS_STREAM
@@ -71,3 +74,33 @@ def settings(database_url: str, nats_url: str, tmp_path: Path) -> Settings:
         max_upload_bytes=5 * 1024 * 1024,
         ocr_timeout_seconds=120,
     )
+
+
+@pytest.fixture(scope="session")
+def opensearch(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[EmbeddedOpenSearch]:
+    """Starts one embedded OpenSearch node for the whole run, or skips loudly."""
+    missing = java_and_maven_available()
+    if missing:
+        message = f"OpenSearch tests cannot run: {missing}"
+        if os.environ.get("PAPERLEDGER_REQUIRE_OPENSEARCH", "0") not in ("", "0"):
+            pytest.fail(f"{message} (PAPERLEDGER_REQUIRE_OPENSEARCH is set)")
+        warnings.warn(message, stacklevel=1)
+        pytest.skip(message)
+    settings = Settings()
+    node = EmbeddedOpenSearch(
+        tmp_path_factory.mktemp("opensearch"),
+        free_port(),
+        build_dir=settings.opensearch_build_dir,
+        heap=settings.opensearch_heap,
+    )
+    node.start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture(scope="session")
+def opensearch_url(opensearch: EmbeddedOpenSearch) -> str:
+    """Returns the URL of the run's OpenSearch node; tests use their own indexes."""
+    return opensearch.url
