@@ -24,6 +24,14 @@ class Settings(BaseSettings):
     opensearch_url: str | None = Field(
         default=None, description="OpenSearch cluster; unset searches in PostgreSQL."
     )
+    opensearch_prefix: str = Field(
+        default="paperledger",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="Names of the OpenSearch aliases: <prefix>-documents, ...",
+    )
+    opensearch_timeout_seconds: float = Field(
+        default=2.0, gt=0, description="Longest wait of a search for OpenSearch."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, description="The one public HTTP port.")

@@ -1,0 +1,217 @@
+"""Compiles a parsed search into the query language of OpenSearch.
+
+A document is one OpenSearch document with its pages nested, so an atom matches
+"anywhere" when it matches the heading (title and tags) or one page; the groups
+of the expression are combined at the document level. A separate nested clause
+finds the pages that match any required atom, for the page list and the snippet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from projectors.opensearch_index import MAX_PAGES_LISTED, stemmed_fields, words_fields
+from query_api.search import SearchQuery
+from query_api.search_syntax import Atom, Phrase, SearchExpression, Term
+
+Query = dict[str, Any]
+
+# Typo tolerance is for words; a long run of characters is matched as written.
+FUZZY_MIN_CHARS = 4
+FUZZY_MAX_CHARS = 64
+HEADING_BOOST = 2.0
+# Highlights mark with characters from Unicode's private use area, so the text
+# can be HTML-escaped afterwards and the marks become <mark> tags.
+MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+_SOURCE = ["id", "title", "tags", "folder_id", "created_at"]
+_SORTS: dict[str, list[Any]] = {
+    "relevance": [{"_score": "desc"}, {"id": "asc"}],
+    "date": [{"created_at": "asc"}, {"id": "asc"}],
+    "-date": [{"created_at": "desc"}, {"id": "asc"}],
+}
+
+
+def may_be_misspelt(atom: Atom) -> bool:
+    """Tells whether an atom is a plain word that typo tolerance may widen."""
+    if not isinstance(atom, Term) or atom.prefix:
+        return False
+    letters = sum(char.isalnum() for char in atom.word)
+    return letters >= FUZZY_MIN_CHARS and len(atom.word) <= FUZZY_MAX_CHARS
+
+
+def owner_filter(owner_id: UUID) -> Query:
+    """Returns the filter that keeps a search to one user's documents."""
+    return {"term": {"owner_id": str(owner_id)}}
+
+
+def occurrence(owner_id: UUID, term: Term) -> Query:
+    """Returns a search that tells whether ``term`` occurs in a user's documents."""
+    return {
+        "size": 0,
+        "terminate_after": 1,
+        "track_total_hits": True,
+        "query": {
+            "bool": {"filter": [owner_filter(owner_id), anywhere(term, misspelt=False)]}
+        },
+    }
+
+
+def search_body(
+    owner_id: UUID,
+    query: SearchQuery,
+    expression: SearchExpression,
+    misspelt: frozenset[Atom] = frozenset(),
+) -> Query:
+    """Returns the body of the search for a page of hits of ``expression``."""
+    required = [
+        _any_of([anywhere(atom, misspelt=atom in misspelt) for atom in group])
+        for group in expression.required
+    ]
+    excluded = [
+        anywhere(atom, misspelt=False, neutral=False) for atom in expression.excluded
+    ]
+    positive = [
+        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
+        for atom in expression.positive
+    ]
+    return {
+        "query": {
+            "bool": {
+                "filter": [owner_filter(owner_id), *_filters(query)],
+                "must": required,
+                "must_not": excluded,
+                "should": [
+                    _matching_pages(_any_of(positive)),
+                    _best_page(_any_of(positive)),
+                ],
+            }
+        },
+        "from": (query.page - 1) * query.page_size,
+        "size": query.page_size,
+        "track_total_hits": True,
+        "track_scores": True,
+        "sort": _SORTS[query.sort],
+        "_source": _SOURCE,
+        "highlight": _highlight("heading"),
+    }
+
+
+def anywhere(atom: Atom, *, misspelt: bool, neutral: bool = True) -> Query:
+    """Returns the query for an atom in the heading or on any one page.
+
+    With ``neutral`` a word the analyser drops (a stop word) matches every
+    document, so it neither narrows nor empties the search.
+    """
+    on_page = _on_fields("pages", atom, misspelt=misspelt, neutral=neutral)
+    on_heading = _on_fields("heading", atom, misspelt=misspelt, neutral=neutral)
+    return _any_of(
+        [
+            {"nested": {"path": "pages", "query": on_page, "score_mode": "max"}},
+            _boosted(on_heading, HEADING_BOOST),
+        ]
+    )
+
+
+def _on_fields(path: str, atom: Atom, *, misspelt: bool, neutral: bool) -> Query:
+    zero_terms = "all" if neutral else "none"
+    match atom:
+        case Phrase(text=text):
+            return _multi_match(text, stemmed_fields(path), zero_terms, type="phrase")
+        case Term(word=word, prefix=True):
+            return _any_of(
+                [
+                    {"prefix": {field: {"value": word.lower()}}}
+                    for field in words_fields(path)
+                ]
+            )
+        case Term(word=word) if misspelt:
+            return _multi_match(word, words_fields(path), "none", fuzziness="AUTO")
+        case Term(word=word):
+            return _multi_match(word, stemmed_fields(path), zero_terms, operator="and")
+    raise AssertionError(f"unknown atom {atom!r}")
+
+
+def _multi_match(
+    text: str, fields: list[str], zero_terms: str, **options: Any
+) -> Query:
+    return {
+        "multi_match": {
+            "query": text,
+            "fields": fields,
+            "zero_terms_query": zero_terms,
+            **options,
+        }
+    }
+
+
+def _any_of(queries: list[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return {"bool": {"should": queries, "minimum_should_match": 1}}
+
+
+def _boosted(query: Query, boost: float) -> Query:
+    return {"bool": {"must": [query], "boost": boost}}
+
+
+def _filters(query: SearchQuery) -> list[Query]:
+    filters: list[Query] = [{"term": {"tags": tag}} for tag in query.tags]
+    if query.folder_id is not None:
+        filters.append({"term": {"folder_path": str(query.folder_id)}})
+    created: dict[str, str] = {}
+    if query.created_from is not None:
+        created["gte"] = query.created_from.isoformat()
+    if query.created_to is not None:
+        created["lt"] = query.created_to.isoformat()
+    if created:
+        filters.append({"range": {"created_at": created}})
+    if query.ocr_status is not None:
+        filters.append({"term": {"ocr_status": query.ocr_status}})
+    return filters
+
+
+def _matching_pages(on_page: Query) -> Query:
+    """Returns the clause that scores pages and lists the number of every match."""
+    return {
+        "nested": {
+            "path": "pages",
+            "query": on_page,
+            "score_mode": "max",
+            "inner_hits": {
+                "name": "pages",
+                "size": MAX_PAGES_LISTED,
+                "_source": False,
+                "docvalue_fields": ["pages.number"],
+            },
+        }
+    }
+
+
+def _best_page(on_page: Query) -> Query:
+    """Returns a clause that adds nothing to the score and highlights the best page."""
+    return {
+        "nested": {
+            "path": "pages",
+            "query": on_page,
+            "boost": 0.0,
+            "inner_hits": {
+                "name": "best",
+                "size": 1,
+                "_source": False,
+                "docvalue_fields": ["pages.number"],
+                "highlight": _highlight("pages"),
+            },
+        }
+    }
+
+
+def _highlight(path: str) -> Query:
+    fields = [*stemmed_fields(path), *words_fields(path)]
+    return {
+        "pre_tags": [MARK_OPEN],
+        "post_tags": [MARK_CLOSE],
+        "fields": {
+            field: {"number_of_fragments": 0} for field in dict.fromkeys(fields)
+        },
+    }
