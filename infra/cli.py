@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import socket
 import sys
 import time
@@ -26,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     """Runs one ``paperledger`` subcommand and returns its exit status."""
     args = _parser().parse_args(argv)
     settings = get_settings()
-    configure_logging("paperledger", "INFO" if args.command == "up" else "WARNING")
+    verbose = args.command in ("up", "opensearch")
+    configure_logging("paperledger", "INFO" if verbose else "WARNING")
     try:
         return int(args.run(settings, args))
     except CliError as e:
@@ -66,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
         "setup", help="create the tables, stream and bucket on configured services"
     )
     setup.set_defaults(run=_setup)
+    opensearch = commands.add_parser(
+        "opensearch", help="build and run an embedded OpenSearch node (needs Java)"
+    )
+    opensearch.set_defaults(run=_opensearch)
     return parser
 
 
@@ -86,6 +92,37 @@ def _up(settings: Settings, _: argparse.Namespace) -> int:
 
     Supervisor(settings).run()
     return 0
+
+
+def _opensearch(settings: Settings, _: argparse.Namespace) -> int:
+    from infra.embedded import LaunchError
+    from infra.embedded_opensearch import EmbeddedOpenSearch, java_and_maven_available
+
+    missing = java_and_maven_available()
+    if missing:
+        raise CliError(missing)
+    node = EmbeddedOpenSearch(
+        settings.resolved_data_dir / "opensearch",
+        settings.opensearch_port,
+        build_dir=settings.opensearch_build_dir,
+        heap=settings.opensearch_heap,
+    )
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        node.start()
+        print(
+            f"OpenSearch is ready; set PAPERLEDGER_OPENSEARCH_URL={node.url}",
+            flush=True,
+        )
+        print("Ctrl-C stops it", file=sys.stderr)
+        status = node.wait()
+    except LaunchError as e:
+        raise CliError(str(e)) from None
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        node.stop()
+    raise CliError(f"OpenSearch exited with {status}; see {node.data_dir / 'logs'}")
 
 
 def _add_user(settings: Settings, args: argparse.Namespace) -> int:

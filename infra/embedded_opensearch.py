@@ -18,7 +18,6 @@ import socket
 import subprocess
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +33,8 @@ JAVA_FILE = JAVA_SOURCE.with_suffix(".java")
 DEFAULT_BUILD_DIR = SOURCES.parent.parent / "build" / "opensearch"
 TOOLS = ("java", "javac", "mvn")
 STOP_TIMEOUT_SECONDS = 60.0
+BUILD_NAME_LENGTH = 16
+STALE_BUILD_SECONDS = 3600.0
 
 
 def java_and_maven_available() -> str | None:
@@ -77,8 +78,10 @@ class EmbeddedOpenSearch:
 
     @property
     def _build(self) -> Path:
+        if not POM.exists() or not JAVA_FILE.exists():
+            raise LaunchError(f"{SOURCES} not found; run from a source checkout")
         digest = hashlib.sha256(POM.read_bytes() + JAVA_FILE.read_bytes())
-        return self.build_dir / digest.hexdigest()[:16]
+        return self.build_dir / digest.hexdigest()[:BUILD_NAME_LENGTH]
 
     def build(self) -> Path:
         """Resolves the jars and compiles the main class unless already built."""
@@ -91,7 +94,19 @@ class EmbeddedOpenSearch:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not target.exists():
                 self._build_into(target)
+                self._remove_other_builds(target)
         return target
+
+    def _remove_other_builds(self, keep: Path) -> None:
+        # A build an hour old serves no node that is still starting up.
+        cutoff = time.time() - STALE_BUILD_SECONDS
+        for old in self.build_dir.iterdir():
+            if (
+                old != keep
+                and len(old.name) == BUILD_NAME_LENGTH
+                and old.stat().st_mtime < cutoff
+            ):
+                shutil.rmtree(old, ignore_errors=True)
 
     def _build_into(self, target: Path) -> None:
         started = time.monotonic()
@@ -141,7 +156,6 @@ class EmbeddedOpenSearch:
                     _tool("java"),
                     f"-Xms{self.heap}",
                     f"-Xmx{self.heap}",
-                    "-XX:+UseSerialGC",
                     "-Dfile.encoding=UTF-8",
                     "-cp",
                     f"{build / 'classes'}:{build / 'lib' / '*'}",
@@ -177,6 +191,12 @@ class EmbeddedOpenSearch:
                 proc.wait()
         if proc.stdin:
             proc.stdin.close()
+
+    def wait(self) -> int:
+        """Blocks until the JVM exits and returns its exit status."""
+        if self._proc is None:
+            raise LaunchError("OpenSearch is not running")
+        return self._proc.wait()
 
     def _wait_healthy(self, log: Path, timeout: float) -> None:
         assert self._proc is not None

@@ -1,4 +1,4 @@
-"""The embedded OpenSearch node: health, analysis, highlights, restarts."""
+"""The embedded OpenSearch node: health, analysers, nested pages, highlights."""
 
 from __future__ import annotations
 
@@ -137,19 +137,3 @@ def test_missing_java_or_maven_is_named(monkeypatch: pytest.MonkeyPatch) -> None
     assert reason is not None
     assert "java" in reason
     assert "mvn" in reason
-
-
-def test_the_node_stops_cleanly_and_keeps_its_documents_across_a_restart(
-    opensearch: EmbeddedOpenSearch, client: httpx.Client, index: str
-) -> None:
-    _index_pages(client, index)
-    log = opensearch.data_dir / "logs" / "opensearch.log"
-
-    opensearch.stop()
-    stopped_cleanly = "ERROR" not in log.read_text()
-    opensearch.start()
-
-    assert stopped_cleanly
-    assert [
-        hit["_id"] for hit in _page_search(client, index, "text_eng", "months")
-    ] == ["bill"]
