@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, MutableOrImmutableAggregate
 from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
@@ -29,6 +29,7 @@ A = TypeVar("A", bound=Aggregate)
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 # Without If-Match, a command that lost a race is tried again on fresh state.
 ATTEMPTS = 3
+SNAPSHOT_INTERVAL = 100
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,14 @@ class Paperledger(Application[UUID]):
     """Users, folders and documents, stored as events in one notification log."""
 
     name = "Paperledger"
+    # A long history loads from its newest snapshot and the events after it.
+    snapshotting_intervals: ClassVar[
+        dict[type[MutableOrImmutableAggregate[Any]], int]
+    ] = {
+        Document: SNAPSHOT_INTERVAL,
+        Folder: SNAPSHOT_INTERVAL,
+        User: SNAPSHOT_INTERVAL,
+    }
 
     def __init__(
         self, env: Mapping[str, str] | None = None, *, group_commit: bool = False
@@ -60,9 +69,15 @@ class Paperledger(Application[UUID]):
 
     def commit(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         """Saves the aggregates' new events, sharing a transaction when it can."""
-        if self._committer is not None:
-            return self._committer.save(*aggregates)
-        return self.save(*aggregates)
+        if self._committer is None:
+            return self.save(*aggregates)
+        recordings = self._committer.save(*aggregates)
+        # Shared transactions save bare events, which the library does not snapshot.
+        for recording in recordings:
+            event = recording.domain_event
+            if event.originator_version % SNAPSHOT_INTERVAL == 0:
+                self.take_snapshot(event.originator_id, event.originator_version)
+        return recordings
 
     def register_user(self, name: str) -> Written:
         """Creates a user with a home folder and an inbox folder."""

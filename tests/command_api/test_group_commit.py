@@ -294,3 +294,35 @@ def _wait_until_up(base: str) -> None:
         except httpx.HTTPError:
             time.sleep(0.1)
     raise AssertionError("the command API did not start")
+
+
+def test_a_long_history_is_snapshotted_and_loads_the_same(settings: Settings) -> None:
+    assert settings.database_url
+    ledger = Paperledger(
+        env=eventsourcing_env(settings.database_url), group_commit=True
+    )
+    owner = ledger.register_user("long")
+    upload = ledger.upload_document(
+        owner.id,
+        title="Doc",
+        folder_id=ledger.user(owner.id).inbox_folder_id,
+        lang="eng",
+        original={
+            "sha256": "a" * 64,
+            "filename": "d.pdf",
+            "content_type": "application/pdf",
+            "size": 1,
+        },
+        pdf_sha256="a" * 64,
+        page_count=1,
+    )
+
+    for n in range(250):
+        ledger.change_document(owner.id, upload.id, None, "tag", f"t{n}")
+
+    assert ledger.snapshots is not None
+    snapshots = list(ledger.snapshots.get(upload.id, desc=True, limit=1))
+    assert snapshots[0].originator_version == 200
+    document = ledger.repository.get(upload.id)
+    ledger.close()
+    assert (document.version, len(document.tags)) == (251, 250)
