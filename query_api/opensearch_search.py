@@ -222,7 +222,9 @@ def _raise_for(response: dict[str, Any]) -> None:
     if status == 404 or kind == "index_not_found_exception":
         raise _IndexMissingError(kind)
     if status >= 500 or status == 429:
-        raise SearchUnavailableError(f"OpenSearch answered {status}: {kind}")
+        raise SearchUnavailableError(
+            f"search is unavailable: OpenSearch answered {status} ({kind})"
+        )
     logger.error("OpenSearch refused a search: %s", error)
     raise SearchError(f"OpenSearch refused the search: {kind}")
 
@@ -235,10 +237,14 @@ async def _call(request: Awaitable[T]) -> T:
     try:
         return await request
     except TransportConnectionError as e:
-        raise SearchUnavailableError(f"OpenSearch did not answer: {e}") from e
+        raise SearchUnavailableError(
+            f"search is unavailable: OpenSearch did not answer ({e})"
+        ) from e
     except NotFoundError as e:
         raise _IndexMissingError(str(e)) from e
     except TransportError as e:
         if isinstance(e.status_code, int) and e.status_code < 500:
             raise SearchError(f"OpenSearch refused the search: {e.error}") from e
-        raise SearchUnavailableError(f"OpenSearch failed: {e.error}") from e
+        raise SearchUnavailableError(
+            f"search is unavailable: OpenSearch failed ({e.error})"
+        ) from e
