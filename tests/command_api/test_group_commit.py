@@ -270,7 +270,9 @@ def test_a_command_api_killed_mid_batch_keeps_every_answered_write_and_no_half(
     ]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30
+    while len(answered) < 50 and time.monotonic() < deadline:
+        time.sleep(0.05)
     server.send_signal(signal.SIGKILL)
     server.wait()
     stop.set()
