@@ -17,6 +17,7 @@ from infra.nats import connect
 from infra.problems import install_problem_handlers
 from infra.settings import Settings, require
 from query_api.models import Health
+from query_api.opensearch_search import OpenSearchSearch
 from query_api.postgres_search import PostgresSearch
 from query_api.routes import documents, files, folders, search, users
 from query_api.session import POSITION_HEADER
@@ -60,13 +61,30 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     client = await connect(require(settings.nats_url, "nats_url"), "query-api")
     app.state.pool = pool
     app.state.blobs = BlobStore(client.jetstream())
-    app.state.search = PostgresSearch(pool)
+    opensearch = _opensearch(settings)
+    app.state.search = opensearch or PostgresSearch(pool)
+    if opensearch is not None:
+        app.state.search_read_models = ("postgres", "opensearch")
     logger.info("query API ready")
     try:
         yield
     finally:
+        if opensearch is not None:
+            await opensearch.close()
         await client.close()
         await pool.close()
+
+
+def _opensearch(settings: Settings) -> OpenSearchSearch | None:
+    """Returns the OpenSearch adapter where a cluster is configured."""
+    if not settings.opensearch_url:
+        return None
+    logger.info("searching in OpenSearch")
+    return OpenSearchSearch(
+        settings.opensearch_url,
+        timeout=settings.opensearch_timeout_seconds,
+        prefix=settings.opensearch_prefix,
+    )
 
 
 async def _snapshot_reads(conn: AsyncConnection[Any]) -> None:

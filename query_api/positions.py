@@ -11,24 +11,33 @@ from psycopg import AsyncConnection
 from infra.problems import Problem
 
 POLL_SECONDS = 0.01
+# The projectors whose read models a read uses; search may add its index's.
+READ_MODELS: tuple[str, ...] = ("postgres",)
 
 
-async def read_position(conn: AsyncConnection[Any]) -> int:
-    """Returns the event position the PostgreSQL read models have reached."""
+async def read_position(
+    conn: AsyncConnection[Any], projectors: tuple[str, ...] = READ_MODELS
+) -> int:
+    """Returns the event position all of ``projectors`` have reached."""
     cursor = await conn.execute(
-        "SELECT position FROM read_model.positions WHERE projector = 'postgres'"
+        "SELECT projector, position FROM read_model.positions"
+        " WHERE projector = ANY(%s)",
+        (list(projectors),),
     )
-    row = await cursor.fetchone()
-    return int(row[0]) if row else 0
+    reached = {str(name): int(position) for name, position in await cursor.fetchall()}
+    return min(reached.get(name, 0) for name in projectors)
 
 
 async def wait_for_position(
-    conn: AsyncConnection[Any], position: int, seconds: float
+    conn: AsyncConnection[Any],
+    position: int,
+    seconds: float,
+    projectors: tuple[str, ...] = READ_MODELS,
 ) -> None:
     """Returns once the read models reach ``position``, or raises a 504 problem."""
     deadline = time.monotonic() + seconds
     while True:
-        reached = await read_position(conn)
+        reached = await read_position(conn, projectors)
         # Each look ends its transaction, so the next one sees newer commits.
         await conn.rollback()
         if reached >= position:

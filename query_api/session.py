@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from infra.auth import Principal, authenticate, bearer_token
 from infra.problems import Problem
 from infra.settings import Settings
-from query_api.positions import read_position, wait_for_position
+from query_api.positions import READ_MODELS, read_position, wait_for_position
 
 POSITION_HEADER = "Paperledger-Position"
 _bearer = HTTPBearer(auto_error=False, description="An API token of the user.")
@@ -31,14 +31,18 @@ class Reader:
 
 
 @contextlib.asynccontextmanager
-async def open_reader(request: Request, wait_for: int | None) -> AsyncIterator[Reader]:
+async def open_reader(
+    request: Request, wait_for: int | None, projectors: tuple[str, ...] = READ_MODELS
+) -> AsyncIterator[Reader]:
     """Waits for a position if asked, then authenticates on a fresh snapshot."""
     pool: AsyncConnectionPool[Any] = request.app.state.pool
     settings: Settings = request.app.state.settings
     async with pool.connection() as conn:
         if wait_for is not None:
-            await wait_for_position(conn, wait_for, settings.read_wait_seconds)
-        position = await read_position(conn)
+            await wait_for_position(
+                conn, wait_for, settings.read_wait_seconds, projectors
+            )
+        position = await read_position(conn, projectors)
         request.state.read_position = position
         principal = await _principal(conn, request.headers.get("authorization"))
         yield Reader(conn, principal, position)
@@ -66,8 +70,12 @@ async def reader(
 async def caller(
     request: Request, _credentials: Credentials, position: PositionHeader = None
 ) -> Principal:
-    """Returns the authenticated caller, for routes that read through another port."""
-    async with open_reader(request, position) as opened:
+    """Returns the authenticated caller, for routes that read through another port.
+
+    Such a route waits for, and reports, the position of that port's read model too.
+    """
+    projectors = getattr(request.app.state, "search_read_models", READ_MODELS)
+    async with open_reader(request, position, projectors) as opened:
         return opened.principal
 
 
