@@ -8,8 +8,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -17,6 +18,9 @@ from infra.embedded import EmbeddedPostgres
 from infra.logs import configure_logging
 from infra.postgres import create_read_models, eventsourcing_env
 from infra.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from schemas.events import EventEnvelope
 
 logger = logging.getLogger(__name__)
 
@@ -175,11 +179,34 @@ def _rebuild(settings: Settings, _: argparse.Namespace) -> int:
         started = time.monotonic()
         try:
             count = rebuild(url, read_log(ledger))
+            seconds = time.monotonic() - started
+            print(f"rebuilt the read models from {count} events in {seconds:.1f} s")
+            if settings.opensearch_url:
+                _rebuild_opensearch(settings, url, read_log(ledger))
         finally:
             ledger.close()
-    seconds = time.monotonic() - started
-    print(f"rebuilt the read models from {count} events in {seconds:.1f} s")
     return 0
+
+
+def _rebuild_opensearch(
+    settings: Settings, database_url: str, envelopes: Iterable[EventEnvelope]
+) -> None:
+    import asyncio
+
+    from projectors.opensearch_rebuild import rebuild_opensearch
+
+    assert settings.opensearch_url
+    started = time.monotonic()
+    count = asyncio.run(
+        rebuild_opensearch(
+            settings.opensearch_url,
+            envelopes,
+            database_url=database_url,
+            prefix=settings.opensearch_prefix,
+        )
+    )
+    seconds = time.monotonic() - started
+    print(f"rebuilt the OpenSearch index from {count} events in {seconds:.1f} s")
 
 
 @contextmanager

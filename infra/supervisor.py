@@ -152,7 +152,10 @@ class Supervisor:
 
 
 def children(settings: Settings) -> list[Child]:
-    """Returns one child per component, and ``ocr_workers`` OCR workers (maybe 0)."""
+    """Returns one child per component, and ``ocr_workers`` OCR workers (maybe 0).
+
+    Where OpenSearch is configured, its projector keeps the search index current.
+    """
     result = []
     for name, module in COMPONENTS.items():
         if name != "ocr-worker":
@@ -160,6 +163,8 @@ def children(settings: Settings) -> list[Child]:
             continue
         for number in range(1, settings.ocr_workers + 1):
             result.append(Child(name if number == 1 else f"{name}-{number}", module))
+    if settings.opensearch_url:
+        result.append(Child("projector-opensearch", "projectors.opensearch"))
     return result
 
 

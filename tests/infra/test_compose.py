@@ -35,6 +35,7 @@ def test_every_component_runs_a_module_that_exists() -> None:
             "notifier",
             "infra.relay",
             "projectors",
+            "projectors.opensearch",
             "ocr_worker",
             "infra.gateway",
         ]

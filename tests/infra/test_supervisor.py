@@ -29,3 +29,10 @@ def test_no_ocr_worker_starts_when_ocr_workers_is_zero() -> None:
 
     assert "ocr-worker" not in names
     assert len(names) == len(COMPONENTS) - 1
+
+
+def test_the_opensearch_projector_starts_only_where_opensearch_is_configured() -> None:
+    configured = _names(Settings(opensearch_url="http://search:9200"))
+
+    assert "projector-opensearch" in configured
+    assert "projector-opensearch" not in _names(Settings())
