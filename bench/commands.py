@@ -1,0 +1,156 @@
+"""Figures 1 and 2: small commands through HTTP, and how soon their effects show."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from uuid import uuid4
+
+from bench.config import BenchConfig
+from bench.load import LoadResult, LoadSpec, measure
+from bench.stats import Summary
+from bench.systems import BenchUser, reference_servers
+from bench.table import Figure, Target
+from tests.e2e.system import System
+
+logger = logging.getLogger(__name__)
+
+COMMANDS_PER_SECOND = Target(2000, "at least")
+COMMAND_P99_MS = Target(25, "at most")
+LAG_P99_MS = Target(50, "at most")
+NO_FAILURES = Target(0, "at most")
+
+
+def measure_reference(config: BenchConfig) -> tuple[LoadResult, LoadResult]:
+    """Loads the bare FastAPI app directly and behind a gateway, as the product."""
+    documents = [str(uuid4()) for _ in range(config.pool)]
+    with reference_servers() as (direct, gateway):
+        results = []
+        for url in (direct, gateway):
+            logger.info("figure 1: the bare reference app at %s", url)
+            spec = LoadSpec(
+                url,
+                "reference",
+                "commands",
+                clients=config.clients,
+                seconds=config.seconds,
+                warmup=config.warmup,
+                documents=documents,
+            )
+            results.append(measure(spec))
+    return results[0], results[1]
+
+
+def command_figures(
+    system: System,
+    user: BenchUser,
+    documents: list[str],
+    config: BenchConfig,
+    reference: tuple[LoadResult, LoadResult],
+    mode: str,
+) -> list[Figure]:
+    """Measures commands/s and latency with ``config.clients`` clients."""
+    logger.info("figure 1: commands from %s clients %s", config.clients, mode)
+    spec = LoadSpec(
+        system.url,
+        user.token,
+        "commands",
+        clients=config.clients,
+        seconds=config.seconds,
+        warmup=config.warmup,
+        documents=documents,
+    )
+    result = measure(spec)
+    # The same load straight at the command API shows what the gateway hop costs.
+    command_api = f"http://127.0.0.1:{system.env['PAPERLEDGER_COMMAND_API_PORT']}"
+    bypass = measure(replace(spec, base_url=command_api))
+    direct, gateway = reference
+    ours, theirs = Summary.of(result.latencies_ms), Summary.of(gateway.latencies_ms)
+    name = f"1 commands, {config.clients} clients{_suffix(mode)}"
+    via = "bare FastAPI via gateway"
+    return [
+        Figure(
+            f"{name}: rate",
+            result.throughput,
+            "/s",
+            COMMANDS_PER_SECOND,
+            gateway.throughput,
+            via,
+        ),
+        Figure(
+            f"{name}: rate vs direct",
+            result.throughput,
+            "/s",
+            reference=direct.throughput,
+            reference_name="bare FastAPI direct",
+        ),
+        Figure(f"{name}: p50", ours.p50, "ms", None, theirs.p50, via),
+        Figure(f"{name}: p99", ours.p99, "ms", COMMAND_P99_MS, theirs.p99, via),
+        Figure(
+            f"{name}: rate, command API without gateway",
+            bypass.throughput,
+            "/s",
+            reference=direct.throughput,
+            reference_name="bare FastAPI direct",
+        ),
+        Figure(
+            f"{name}: p99, command API without gateway",
+            Summary.of(bypass.latencies_ms).p99,
+            "ms",
+            reference=Summary.of(direct.latencies_ms).p99,
+            reference_name="bare FastAPI direct",
+        ),
+        Figure(f"{name}: failed", _failures(result), "", NO_FAILURES),
+    ]
+
+
+def lag_figures(
+    system: System,
+    user: BenchUser,
+    documents: list[str],
+    config: BenchConfig,
+    mode: str,
+) -> list[Figure]:
+    """Measures write-to-read-model and write-to-websocket lag at two loads."""
+    figures = []
+    for load, rate in ((f"{config.rate:g}/s", config.rate), ("saturated", None)):
+        logger.info("figure 2: projection lag at %s %s", load, mode)
+        result = measure(
+            LoadSpec(
+                system.url,
+                user.token,
+                "commands",
+                clients=config.clients,
+                seconds=config.seconds,
+                warmup=config.warmup,
+                rate=rate,
+                documents=documents,
+                ws_url=system.ws_url,
+                read_every=config.read_every,
+            )
+        )
+        target = LAG_P99_MS if rate is not None else None
+        read, ws = Summary.of(result.read_lag_ms), Summary.of(result.ws_lag_ms)
+        name = f"2 lag at {load}{_suffix(mode)}"
+        figures += [
+            Figure(f"{name}: commands answered", result.throughput, "/s"),
+            Figure(f"{name}: to query API p50", read.p50, "ms"),
+            Figure(f"{name}: to query API p99", read.p99, "ms", target),
+            Figure(f"{name}: to websocket p50", ws.p50, "ms"),
+            Figure(f"{name}: to websocket p99", ws.p99, "ms", target),
+            Figure(
+                f"{name}: failed or missing",
+                _failures(result) + result.ws_missing + result.late_starts,
+                "",
+                NO_FAILURES,
+            ),
+        ]
+    return figures
+
+
+def _failures(result: LoadResult) -> float:
+    return float(sum(result.errors.values()))
+
+
+def _suffix(mode: str) -> str:
+    return f" [{mode}]" if mode else ""
