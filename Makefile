@@ -1,10 +1,11 @@
-# Paperledger: `make up` starts the whole system, `make test` runs every check.
+# Paperledger: `make up` starts the whole system, `make test` runs every check,
+# `make bench` measures it (bench/README.md).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest fmt clean
+.PHONY: up test lint typecheck pytest fmt clean bench bench-quick
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy command_api query_api projectors ocr_worker notifier schemas infra
+	$(BIN)/mypy command_api query_api projectors ocr_worker notifier schemas infra bench
 
 pytest: $(STAMP)
 	$(BIN)/pytest
@@ -30,6 +31,14 @@ pytest: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# The full run; pass options with ARGS, e.g. make bench ARGS="--documents 100000".
+bench: $(STAMP)
+	$(BIN)/python -m bench.run $(ARGS)
+
+# The same figures, smaller and shorter: a few minutes.
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
