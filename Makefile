@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint typecheck pytest fmt clean bench bench-quick
+.PHONY: up test lint typecheck pytest fmt clean bench bench-quick bench-search
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(STAMP)
 # The same figures, smaller and shorter: a few minutes.
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench.run --quick $(ARGS)
+
+# Search latency on PostgreSQL and OpenSearch (needs Java and Maven for OpenSearch);
+# e.g. make bench-search ARGS="--documents 100000 --heap 2g".
+bench-search: $(STAMP)
+	$(BIN)/python -m bench.search $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

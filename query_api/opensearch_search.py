@@ -74,19 +74,26 @@ class OpenSearchSearch:
         self, owner_id: UUID, query: SearchQuery, expression: SearchExpression
     ) -> SearchResults:
         candidates = [a for a in expression.positive if may_be_misspelt(a)]
-        searches: list[dict[str, Any]] = [search_body(owner_id, query, expression)]
-        searches += [occurrence(owner_id, a) for a in candidates if isinstance(a, Term)]
-        answers = await self._msearch(searches)
+        alone = {group[0] for group in expression.required if len(group) == 1}
+        main = search_body(owner_id, query, expression)
+        searches = [occurrence(owner_id, a) for a in candidates if isinstance(a, Term)]
+        if set(candidates) <= alone:
+            # Each candidate must match for a hit, so any hit shows they all occur.
+            first = (await self._msearch([main]))[0]
+            if not candidates or first["hits"]["total"]["value"] > 0:
+                return _results(first)
+            occurrences = await self._msearch(searches)
+        else:
+            first, *occurrences = await self._msearch([main, *searches])
         misspelt = frozenset(
             atom
-            for atom, answer in zip(candidates, answers[1:], strict=True)
+            for atom, answer in zip(candidates, occurrences, strict=True)
             if answer["hits"]["total"]["value"] == 0
         )
         if misspelt:
-            answers = await self._msearch(
-                [search_body(owner_id, query, expression, misspelt)]
-            )
-        return _results(answers[0])
+            body = search_body(owner_id, query, expression, misspelt)
+            first = (await self._msearch([body]))[0]
+        return _results(first)
 
     async def _msearch(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
