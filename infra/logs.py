@@ -12,6 +12,7 @@ CHATTY_LIBRARIES = (
     "eventsourcing",
     "nats",
     "httpx",
+    "opensearch",
 )
 
 
