@@ -94,6 +94,7 @@ def opensearch(
         free_port(),
         build_dir=settings.opensearch_build_dir,
         heap=settings.opensearch_heap,
+        quick_start=True,
     )
     node.start()
     yield node
