@@ -22,11 +22,11 @@ NO_FAILURES = Target(0, "at most")
 
 
 def measure_reference(config: BenchConfig) -> tuple[LoadResult, LoadResult]:
-    """Loads the bare FastAPI app directly and behind a gateway, as the product."""
+    """Loads the bare FastAPI app directly and behind the proxy, as the product."""
     documents = [str(uuid4()) for _ in range(config.pool)]
-    with reference_servers() as (direct, gateway):
+    with reference_servers() as (direct, proxied):
         results = []
-        for url in (direct, gateway):
+        for url in (direct, proxied):
             logger.info("figure 1: the bare reference app at %s", url)
             spec = LoadSpec(
                 url,
@@ -61,20 +61,20 @@ def command_figures(
         documents=documents,
     )
     result = measure(spec)
-    # The same load straight at the command API shows what the gateway hop costs.
+    # The same load straight at the command API shows what the proxy hop costs.
     command_api = f"http://127.0.0.1:{system.env['PAPERLEDGER_COMMAND_API_PORT']}"
     bypass = measure(replace(spec, base_url=command_api))
-    direct, gateway = reference
-    ours, theirs = Summary.of(result.latencies_ms), Summary.of(gateway.latencies_ms)
+    direct, proxied = reference
+    ours, theirs = Summary.of(result.latencies_ms), Summary.of(proxied.latencies_ms)
     name = f"1 commands, {config.clients} clients{_suffix(mode)}"
-    via = "bare FastAPI via gateway"
+    via = "bare FastAPI via proxy"
     return [
         Figure(
             f"{name}: rate",
             result.throughput,
             "/s",
             COMMANDS_PER_SECOND,
-            gateway.throughput,
+            proxied.throughput,
             via,
         ),
         Figure(
@@ -87,14 +87,14 @@ def command_figures(
         Figure(f"{name}: p50", ours.p50, "ms", None, theirs.p50, via),
         Figure(f"{name}: p99", ours.p99, "ms", COMMAND_P99_MS, theirs.p99, via),
         Figure(
-            f"{name}: rate, command API without gateway",
+            f"{name}: rate, command API without proxy",
             bypass.throughput,
             "/s",
             reference=direct.throughput,
             reference_name="bare FastAPI direct",
         ),
         Figure(
-            f"{name}: p99, command API without gateway",
+            f"{name}: p99, command API without proxy",
             Summary.of(bypass.latencies_ms).p99,
             "ms",
             reference=Summary.of(direct.latencies_ms).p99,

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from infra.blobs import BlobStore
 from infra.embedded import free_port
 from infra.nats import connect
 from infra.postgres import eventsourcing_env
+from infra.proxy import proxy_command, proxy_env
 from infra.settings import Settings
 from tests.e2e.system import System
 from tests.scans import image_only_pdf
@@ -155,13 +157,11 @@ def add_library(
 
 
 @contextmanager
-def serving(
-    module: str, port: int, env: dict[str, str], args: tuple[str, ...] = ()
-) -> Iterator[str]:
-    """Runs ``python -m module`` until it answers on ``port``; yields its URL."""
+def serving(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+    """Runs ``command`` until it answers on ``port``; yields its URL."""
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [sys.executable, "-m", module, *args],
+        command,
         env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -195,16 +195,20 @@ def _wait_until_up(process: subprocess.Popen[bytes], *urls: str) -> None:
 
 @contextmanager
 def reference_servers() -> Iterator[tuple[str, str]]:
-    """Runs the bare reference app and a gateway in front of it; yields both URLs."""
-    app_port, gateway_port = free_port(), free_port()
-    gateway_env = {
-        "PAPERLEDGER_PORT": str(gateway_port),
-        "PAPERLEDGER_COMMAND_API_PORT": str(app_port),
-        "PAPERLEDGER_QUERY_API_PORT": str(app_port),
-        "PAPERLEDGER_LOG_LEVEL": "WARNING",
-    }
+    """Runs the bare reference app and the product's proxy in front of it.
+
+    Yields the app's own URL and the proxy's, the same hop a command takes.
+    """
+    app_port, proxy_port = free_port(), free_port()
+    settings = Settings(
+        port=proxy_port,
+        command_api_port=app_port,
+        query_api_port=app_port,
+        data_dir=Path(tempfile.mkdtemp(prefix="bench-proxy-")),
+    )
+    app = [sys.executable, "-m", "bench.reference", str(app_port)]
     with (
-        serving("bench.reference", app_port, {}, (str(app_port),)) as direct,
-        serving("infra.gateway", gateway_port, gateway_env) as gateway,
+        serving(app, app_port, {}) as direct,
+        serving(proxy_command(), proxy_port, proxy_env(settings)) as proxied,
     ):
-        yield direct, gateway
+        yield direct, proxied

@@ -38,14 +38,12 @@ class Settings(BaseSettings):
     command_api_port: int = 8101
     query_api_port: int = 8102
     notifier_port: int = 8103
+    docs_port: int = 8104
     command_api_url: str | None = Field(
-        default=None, description="Where the gateway finds the command API."
+        default=None, description="Where the docs service finds the command API."
     )
     query_api_url: str | None = Field(
-        default=None, description="Where the gateway finds the query API."
-    )
-    notifier_url: str | None = Field(
-        default=None, description="Where the gateway finds the notifier (ws://...)."
+        default=None, description="Where the docs service finds the query API."
     )
     postgres_port: int = 54329
     nats_port: int = 42229

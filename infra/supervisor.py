@@ -16,6 +16,7 @@ import anyio
 from infra.embedded import EmbeddedNats, EmbeddedPostgres
 from infra.nats import ensure_jetstream
 from infra.postgres import create_read_models, eventsourcing_env
+from infra.proxy import proxy_command, proxy_env
 from infra.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,8 +28,10 @@ COMPONENTS: dict[str, str] = {
     "relay": "infra.relay",
     "projector": "projectors",
     "ocr-worker": "ocr_worker",
-    "gateway": "infra.gateway",
+    "docs": "infra.docs",
 }
+# Not a Python module: Caddy, the one public URL in front of the components.
+PROXY = "proxy"
 MAX_RESTART_DELAY = 30.0
 STOP_GRACE_SECONDS = 15.0
 
@@ -38,14 +41,20 @@ class Child:
     """One component process and when it may next be restarted."""
 
     name: str
-    module: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
 
+    @classmethod
+    def of_module(cls, name: str, module: str) -> Child:
+        """Returns the child that runs ``python -m module``."""
+        return cls(name, [sys.executable, "-m", module])
+
     def start(self, env: dict[str, str]) -> None:
-        """Starts the component with the given environment."""
-        self.process = subprocess.Popen([sys.executable, "-m", self.module], env=env)
+        """Starts the component with the given environment and its own additions."""
+        self.process = subprocess.Popen(self.command, env=env | self.env)
         self.started_at = time.monotonic()
         logger.info("started %s (pid %s)", self.name, self.process.pid)
 
@@ -159,12 +168,14 @@ def children(settings: Settings) -> list[Child]:
     result = []
     for name, module in COMPONENTS.items():
         if name != "ocr-worker":
-            result.append(Child(name, module))
+            result.append(Child.of_module(name, module))
             continue
         for number in range(1, settings.ocr_workers + 1):
-            result.append(Child(name if number == 1 else f"{name}-{number}", module))
+            numbered = name if number == 1 else f"{name}-{number}"
+            result.append(Child.of_module(numbered, module))
     if settings.opensearch_url:
-        result.append(Child("projector-opensearch", "projectors.opensearch"))
+        result.append(Child.of_module("projector-opensearch", "projectors.opensearch"))
+    result.append(Child(PROXY, proxy_command(), proxy_env(settings)))
     return result
 
 

@@ -28,6 +28,7 @@ class System:
             "COMMAND_API_PORT": free_port(),
             "QUERY_API_PORT": free_port(),
             "NOTIFIER_PORT": free_port(),
+            "DOCS_PORT": free_port(),
             "POSTGRES_PORT": free_port(),
             "NATS_PORT": free_port(),
         }

@@ -37,7 +37,7 @@ def test_every_component_runs_a_module_that_exists() -> None:
             "projectors",
             "projectors.opensearch",
             "ocr_worker",
-            "infra.gateway",
+            "infra.docs",
         ]
     )
     assert all(importlib.util.find_spec(m) is not None for m in modules)
@@ -57,10 +57,10 @@ def test_the_proxy_routes_to_services_on_their_configured_ports() -> None:
         "command_api": defaults.command_api_port,
         "query_api": defaults.query_api_port,
         "notifier": defaults.notifier_port,
-        "gateway": defaults.port,
+        "docs": defaults.docs_port,
     }
 
-    upstreams = dict(re.findall(r"reverse_proxy (\w+):(\d+)", caddyfile))
+    upstreams = dict(re.findall(r"reverse_proxy \{\$\w+:(\w+):(\d+)\}", caddyfile))
 
     assert {name: int(port) for name, port in upstreams.items()} == expected
     assert set(upstreams) <= set(_services())
