@@ -11,7 +11,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import dict_row
 
 from projectors.document_view import DocumentView, OriginalView, PageView, evolve
-from projectors.text import clean, clean_json, text_search_config
+from projectors.text import clean, clean_json, text_search_config, vocabulary_words
 from schemas.events import EventEnvelope
 
 
@@ -32,28 +32,35 @@ class DocumentBatch:
         self._history.append(_history_row(envelope))
 
     def write(self) -> None:
-        """Writes history rows, changed documents and replaced pages."""
+        """Writes history rows, changed documents, replaced pages and new words."""
         changed = [v for k, v in self._views.items() if self._before.get(k) != v]
         repaged = [v for v in changed if _pages_changed(self._before.get(v.id), v)]
         if not (self._history or changed):
             return
+        repaged_ids = {v.id for v in repaged}
         cursor = self._conn.cursor()
         cursor.execute(_STAGING)
         _copy(cursor, "staged_history", _HISTORY_COLUMNS, self._history)
-        _copy(cursor, "staged_documents", _STAGED_DOCUMENT_COLUMNS, map(_row, changed))
+        documents = (_row(v, v.id in repaged_ids) for v in changed)
+        _copy(cursor, "staged_documents", _STAGED_DOCUMENT_COLUMNS, documents)
         pages = [_page_row(v, page) for v in repaged for page in v.pages]
         _copy(
             cursor, "staged_pages", ("document_id", "number", "text", "config"), pages
         )
+        _copy(cursor, "staged_words", ("owner_id", "word"), _words(changed, repaged))
         cursor.execute(_MERGE_HISTORY)
-        cursor.execute(_MERGE_DOCUMENTS)
         if repaged:
             cursor.execute(
                 "DELETE FROM read_model.pages WHERE document_id = ANY(%s)",
-                ([v.id for v in repaged],),
+                (list(repaged_ids),),
             )
             cursor.execute(_MERGE_PAGES)
-        cursor.execute("TRUNCATE staged_history, staged_documents, staged_pages")
+        # Documents come after their pages: the body vector is made of the pages'.
+        cursor.execute(_MERGE_DOCUMENTS)
+        cursor.execute(_MERGE_WORDS)
+        cursor.execute(
+            "TRUNCATE staged_history, staged_documents, staged_pages, staged_words"
+        )
 
 
 def _copy(
@@ -89,7 +96,23 @@ def _history_row(envelope: EventEnvelope) -> tuple[Any, ...]:
     )
 
 
-def _row(view: DocumentView) -> tuple[Any, ...]:
+def _words(
+    changed: list[DocumentView], repaged: list[DocumentView]
+) -> Iterable[tuple[Any, ...]]:
+    """Returns the (owner, word) pairs of the titles, tags and new pages."""
+    texts: dict[UUID, list[str]] = {}
+    for view in changed:
+        texts.setdefault(view.owner_id, []).extend((view.title, *view.tags))
+    for view in repaged:
+        texts[view.owner_id].extend(page.text for page in view.pages)
+    return (
+        (owner, word)
+        for owner, owner_texts in texts.items()
+        for word in vocabulary_words(map(clean, owner_texts))
+    )
+
+
+def _row(view: DocumentView, repaged: bool) -> tuple[Any, ...]:
     return (
         view.id,
         view.owner_id,
@@ -111,6 +134,7 @@ def _row(view: DocumentView) -> tuple[Any, ...]:
         view.updated_at,
         view.version,
         text_search_config(view.lang),
+        repaged,
     )
 
 
@@ -183,33 +207,49 @@ _DOCUMENT_COLUMNS = (
     "updated_at",
     "version",
 )
-_STAGED_DOCUMENT_COLUMNS = (*_DOCUMENT_COLUMNS, "config")
+_STAGED_DOCUMENT_COLUMNS = (*_DOCUMENT_COLUMNS, "config", "repaged")
 # Staging tables live as long as the connection; each write empties them after use.
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS staged_history
     (LIKE read_model.document_events INCLUDING DEFAULTS);
 CREATE TEMP TABLE IF NOT EXISTS staged_documents
     (LIKE read_model.documents INCLUDING DEFAULTS);
-ALTER TABLE staged_documents ADD COLUMN IF NOT EXISTS config regconfig;
+ALTER TABLE staged_documents ADD COLUMN IF NOT EXISTS config regconfig,
+    ADD COLUMN IF NOT EXISTS repaged boolean;
 CREATE TEMP TABLE IF NOT EXISTS staged_pages
     (document_id uuid, number integer, text text, config regconfig);
+CREATE TEMP TABLE IF NOT EXISTS staged_words (owner_id uuid, word text);
 """
 _MERGE_HISTORY = (
     "INSERT INTO read_model.document_events SELECT * FROM staged_history"
     " ON CONFLICT DO NOTHING"
 )
-_MERGE_DOCUMENTS = (
-    f"INSERT INTO read_model.documents ({', '.join(_DOCUMENT_COLUMNS)}, search_vector)"
-    f" SELECT {', '.join(_DOCUMENT_COLUMNS)},"
-    " setweight(to_tsvector(config, title), 'A')"
-    " || setweight(to_tsvector(config, array_to_string(tags, ' ')), 'B')"
-    " FROM staged_documents ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(
+# A document whose pages did not change keeps its body vector: the new one is NULL.
+_MERGE_DOCUMENTS = f"""
+INSERT INTO read_model.documents ({", ".join(_DOCUMENT_COLUMNS)},
+    search_config, search_vector, body_vector, match_vector)
+SELECT {", ".join(_DOCUMENT_COLUMNS)}, config, v.meta, v.body,
+    v.meta || coalesce(v.body, '')
+FROM staged_documents s, LATERAL (
+    SELECT setweight(to_tsvector(config, title), 'A')
+        || setweight(to_tsvector(config, array_to_string(tags, ' ')), 'B') AS meta,
+        CASE WHEN s.repaged THEN read_model.body_vector(s.id) END AS body
+) AS v
+ON CONFLICT (id) DO UPDATE SET {
+    ", ".join(
         f"{name} = EXCLUDED.{name}"
-        for name in (*_DOCUMENT_COLUMNS[1:], "search_vector")
+        for name in (*_DOCUMENT_COLUMNS[1:], "search_config", "search_vector")
     )
-)
+},
+    body_vector = coalesce(EXCLUDED.body_vector, documents.body_vector),
+    match_vector = EXCLUDED.search_vector
+        || coalesce(EXCLUDED.body_vector, documents.body_vector, '')
+"""
 _MERGE_PAGES = (
     "INSERT INTO read_model.pages (document_id, number, text, search_vector)"
     " SELECT document_id, number, text, to_tsvector(config, text) FROM staged_pages"
+)
+_MERGE_WORDS = (
+    "INSERT INTO read_model.vocabulary (owner_id, word)"
+    " SELECT owner_id, word FROM staged_words ON CONFLICT DO NOTHING"
 )

@@ -2,6 +2,10 @@
 -- the event store with `paperledger rebuild`.
 CREATE SCHEMA IF NOT EXISTS read_model;
 
+-- Trigram similarity for typo tolerance; btree_gin puts the owner into GIN indexes.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
 -- Last event position each projector has applied, written in the same
 -- transaction as the read-model change it belongs to.
 CREATE TABLE IF NOT EXISTS read_model.positions (
@@ -57,14 +61,73 @@ CREATE TABLE IF NOT EXISTS read_model.documents (
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     version integer NOT NULL,
-    -- Title and tags, weighted above page text in search.
+    -- Title (weight A) and tags (B).
     search_vector tsvector NOT NULL DEFAULT ''::tsvector
 );
+-- Search reads each document in the configuration of its language; body_vector
+-- holds the text of all pages (C), NULL for none; match_vector is title, tags and
+-- body, what matching a whole document and ranking read.
+ALTER TABLE read_model.documents
+    ADD COLUMN IF NOT EXISTS search_config regconfig NOT NULL DEFAULT 'simple',
+    ADD COLUMN IF NOT EXISTS body_vector tsvector,
+    ADD COLUMN IF NOT EXISTS match_vector tsvector NOT NULL DEFAULT ''::tsvector;
 CREATE INDEX IF NOT EXISTS documents_folder ON read_model.documents (folder_id, title);
 CREATE INDEX IF NOT EXISTS documents_owner ON read_model.documents (owner_id, updated_at);
 CREATE INDEX IF NOT EXISTS documents_tags ON read_model.documents USING gin (tags);
-CREATE INDEX IF NOT EXISTS documents_search ON read_model.documents
-    USING gin (search_vector);
+DROP INDEX IF EXISTS read_model.documents_search;
+CREATE INDEX IF NOT EXISTS documents_match ON read_model.documents
+    USING gin (owner_id, match_vector);
+
+CREATE OR REPLACE AGGREGATE read_model.concat_vectors(tsvector) (
+    SFUNC = pg_catalog.tsvector_concat, STYPE = tsvector, INITCOND = ''
+);
+
+-- Returns the vector of all pages of a document, one after the other; when that
+-- is more than a tsvector holds, their lexemes without positions, as many as fit.
+CREATE OR REPLACE FUNCTION read_model.body_vector(document uuid)
+RETURNS tsvector LANGUAGE plpgsql STABLE STRICT AS $$
+BEGIN
+    RETURN (
+        SELECT setweight(
+            coalesce(read_model.concat_vectors(p.search_vector ORDER BY p.number), ''),
+            'C')
+        FROM read_model.pages p WHERE p.document_id = document
+    );
+EXCEPTION WHEN program_limit_exceeded THEN
+    RETURN (
+        SELECT coalesce(array_to_tsvector(array_agg(lexeme)), '')
+        FROM (
+            SELECT lexeme, sum(octet_length(lexeme) + 8) OVER (ORDER BY lexeme) AS size
+            FROM (SELECT DISTINCT u.lexeme FROM read_model.pages p,
+                      unnest(strip(p.search_vector)) AS u
+                  WHERE p.document_id = document) AS lexemes
+        ) AS sized
+        WHERE size < 1000000
+    );
+END
+$$;
+
+-- Tells whether a document's vector matches the query of the document's text-search
+-- configuration. It is declared as costly as reading a large vector is, so that
+-- the planner narrows documents down with the GIN index before it asks.
+CREATE OR REPLACE FUNCTION read_model.matches(
+    vector tsvector, config regconfig, configs regconfig[], queries tsquery[]
+) RETURNS boolean LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE COST 10000 AS $$
+BEGIN
+    RETURN coalesce(vector @@ queries[array_position(configs, config)], false);
+END
+$$;
+
+-- The words, as written and in lower case, of each user's documents: where typo
+-- tolerance finds near spellings and prefixes find words whatever their stem.
+-- Words of documents trashed or changed since stay; they only widen a search.
+CREATE TABLE IF NOT EXISTS read_model.vocabulary (
+    owner_id uuid NOT NULL,
+    word text COLLATE "C" NOT NULL,
+    PRIMARY KEY (owner_id, word)
+);
+CREATE INDEX IF NOT EXISTS vocabulary_trigrams ON read_model.vocabulary
+    USING gin (owner_id, word gin_trgm_ops);
 
 CREATE TABLE IF NOT EXISTS read_model.pages (
     document_id uuid NOT NULL,
@@ -73,7 +136,8 @@ CREATE TABLE IF NOT EXISTS read_model.pages (
     search_vector tsvector NOT NULL,
     PRIMARY KEY (document_id, number)
 );
-CREATE INDEX IF NOT EXISTS pages_search ON read_model.pages USING gin (search_vector);
+-- Search reads pages by document only, for the hits it shows.
+DROP INDEX IF EXISTS read_model.pages_search;
 
 -- Every event of every document, as published, for history and time travel.
 CREATE TABLE IF NOT EXISTS read_model.document_events (

@@ -145,7 +145,9 @@ class SearchHitPublic(BaseModel):
     folder_id: UUID
     pages: list[int]
     snippet: str
+    snippet_page: int | None = None
     score: float
+    created_at: datetime | None = None
 
 
 class SearchPage(BaseModel):

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import random
+import string
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from projectors.positions import project_batch
+from tests.projectors.events import EventLog
+
+Conn = psycopg.Connection[Any]
+
+
+def lexemes(conn: Conn, column: str, document_id: UUID) -> set[str]:
+    rows = conn.execute(
+        f"SELECT u.lexeme FROM read_model.documents d, unnest(d.{column}) AS u"
+        " WHERE d.id = %s",
+        (document_id,),
+    )
+    return {row[0] for row in rows}
+
+
+def test_the_match_vector_holds_title_tags_and_every_page(conn: Conn) -> None:
+    log = EventLog()
+    ada = log.register("ada")
+    document_id = log.upload(ada, "Invoice")
+    log.add("Document.Tagged", document_id, {"tag": "travel"})
+    log.ocr(document_id, "lighthouse keeper", "harbour fees")
+
+    project_batch(conn, log.envelopes)
+
+    assert lexemes(conn, "match_vector", document_id) == {
+        "invoic",
+        "travel",
+        "lighthous",
+        "keeper",
+        "harbour",
+        "fee",
+    }
+
+
+def test_a_rename_keeps_the_pages_in_the_match_vector_and_a_failure_drops_them(
+    conn: Conn,
+) -> None:
+    log = EventLog()
+    ada = log.register("ada")
+    document_id = log.upload(ada, "Invoice")
+    log.ocr(document_id, "lighthouse")
+    project_batch(conn, log.envelopes)
+    log.add("Document.Renamed", document_id, {"title": "Receipt"})
+
+    project_batch(conn, log.envelopes)
+    renamed = lexemes(conn, "match_vector", document_id)
+    log.add(
+        "Document.OcrFailed",
+        document_id,
+        {"pdf_sha256": log.pdf_of(document_id), "reason": "unreadable"},
+    )
+    project_batch(conn, log.envelopes)
+
+    assert renamed == {"receipt", "lighthous"}
+    assert lexemes(conn, "match_vector", document_id) == {"receipt"}
+
+
+def test_the_vocabulary_keeps_each_owners_words_as_written(conn: Conn) -> None:
+    log = EventLog()
+    ada, bob = log.register("ada"), log.register("bob")
+    log.ocr(log.upload(ada, "Häuser"), "Running to the lighthouse, 42 times")
+    log.upload(bob, "Zebra")
+
+    project_batch(conn, log.envelopes)
+
+    words = conn.execute(
+        "SELECT word FROM read_model.vocabulary WHERE owner_id = %s", (ada.id,)
+    )
+    assert {row[0] for row in words} == {
+        "häuser",
+        "running",
+        "the",
+        "lighthouse",
+        "times",
+    }
+
+
+def test_a_document_larger_than_a_tsvector_keeps_the_lexemes_that_fit(
+    conn: Conn,
+) -> None:
+    log = EventLog()
+    ada = log.register("ada")
+    draw = random.Random(7)
+    words = ["".join(draw.choices(string.ascii_lowercase, k=9)) for _ in range(100_000)]
+    pages = [" ".join(words[i : i + 10_000]) for i in range(0, len(words), 10_000)]
+    document_id = log.upload(ada, "Telephone book")
+    log.ocr(document_id, *pages)
+
+    project_batch(conn, log.envelopes)
+
+    kept = lexemes(conn, "match_vector", document_id)
+    pages_lexemes = conn.execute(
+        "SELECT count(DISTINCT u.lexeme) FROM read_model.pages p,"
+        " unnest(p.search_vector) AS u WHERE p.document_id = %s",
+        (document_id,),
+    ).fetchone()
+    assert {"telephon", "book"} <= kept
+    assert pages_lexemes is not None
+    assert 50_000 < len(kept) < pages_lexemes[0]
