@@ -59,7 +59,14 @@ def create_app(settings: Settings) -> FastAPI:
             env=eventsourcing_env(database_url) | _cache_env(settings),
             group_commit=settings.group_commit,
         )
-        app.state.pool = AsyncConnectionPool(database_url, min_size=1, open=False)
+        # Every request looks its token up; one connection would queue them all.
+        app.state.pool = AsyncConnectionPool(
+            database_url,
+            min_size=2,
+            max_size=10,
+            open=False,
+            kwargs={"autocommit": True},
+        )
         await app.state.pool.open()
         client = await connect(nats_url, "command-api")
         js = client.jetstream()
