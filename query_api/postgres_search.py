@@ -43,6 +43,11 @@ class PostgresSearch:
     counts, orders and pages them, and reads only the pages of the hits it shows.
     """
 
+    # TODO: phrases are matched on match_vector, whose positions stop growing at
+    # 16,383, so a phrase far into a very long document is missed, and one that
+    # spans a page break or the title and the first page is found; matching them
+    # exactly needs a check of each candidate's pages.
+
     def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
         self._pool = pool
 

@@ -12,6 +12,14 @@ from psycopg_pool import AsyncConnectionPool
 from infra.postgres import create_read_models
 from projectors.postgres import project
 from query_api.postgres_search import PostgresSearch
+from query_api.postgres_tsquery import (
+    AtomRequest,
+    CompiledQuery,
+    Fragments,
+    atom_requests,
+    compile_query,
+)
+from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
 from tests.query_api.search_contract import Engine, SearchContract
@@ -53,3 +61,49 @@ class TestPostgresSearch(SearchContract):
             await asyncio.to_thread(apply, envelopes)
 
         return Engine(PostgresSearch(pool), index)
+
+
+def test_a_query_compiles_to_groups_and_exclusions_with_their_widening() -> None:
+    expression = parse('invoce OR bill "due date" -draft')
+    fragments: dict[Atom, Fragments] = {
+        Term("invoce"): Fragments("'invoc'", ("'invoic'",)),
+        Term("bill"): Fragments("'bill'"),
+        Phrase("due date"): Fragments("'due' <-> 'date'"),
+        Term("draft"): Fragments("'draft'"),
+    }
+
+    compiled = compile_query(expression, fragments)
+
+    assert compiled == CompiledQuery(
+        match="( ( 'invoc' ) | ( 'invoic' ) | ( 'bill' ) )"
+        " & ( ( 'due' <-> 'date' ) ) & !( ( 'draft' ) )",
+        positive="( ( 'invoc' ) | ( 'invoic' ) | ( 'bill' ) | ( 'due' <-> 'date' ) )",
+    )
+
+
+def test_stop_words_leave_their_group_out_or_match_nothing() -> None:
+    expression = parse("the fox -a")
+    fragments: dict[Atom, Fragments] = {
+        Term("the"): Fragments(""),
+        Term("fox"): Fragments("'fox'"),
+        Term("a"): Fragments(""),
+    }
+    only_stop_words: dict[Atom, Fragments] = {Term("the"): Fragments("")}
+
+    assert compile_query(expression, fragments) == CompiledQuery(
+        "( ( 'fox' ) )", "( ( 'fox' ) )"
+    )
+    assert compile_query(parse("the"), only_stop_words) is None
+
+
+def test_only_plain_positive_words_of_four_letters_are_widened() -> None:
+    requests = dict(atom_requests(parse('Invoce fox e-mail "quoted" lighth* -draft')))
+
+    assert requests[Term("Invoce")] == AtomRequest("term", "invoce", True, None)
+    assert not requests[Term("fox")].fuzzy
+    assert not requests[Term("e-mail")].fuzzy
+    assert requests[Phrase("quoted")].kind == "phrase"
+    assert requests[Term("lighth", prefix=True)] == AtomRequest(
+        "prefix", "'lighth'", False, "lighth"
+    )
+    assert not requests[Term("draft")].fuzzy
