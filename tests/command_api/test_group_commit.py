@@ -17,7 +17,7 @@ import httpx
 import pytest
 from eventsourcing.persistence import IntegrityError, Recording
 
-from command_api.application import Paperledger
+from command_api.application import Paperledger, Written
 from command_api.domain import Document
 from command_api.group_commit import GroupCommitter
 from infra.embedded import free_port
@@ -46,6 +46,24 @@ def ledger(settings: Settings) -> Iterator[Paperledger]:
     ledger = Paperledger(env=eventsourcing_env(settings.database_url))
     yield ledger
     ledger.close()
+
+
+def _upload(ledger: Paperledger, owner: UUID, folder: UUID, title: str) -> Written:
+    """Uploads a one-page PDF document through the application."""
+    return ledger.upload_document(
+        owner,
+        title=title,
+        folder_id=folder,
+        lang="eng",
+        original={
+            "sha256": "a" * 64,
+            "filename": "d.pdf",
+            "content_type": "application/pdf",
+            "size": 1,
+        },
+        pdf_sha256="a" * 64,
+        page_count=1,
+    )
 
 
 def _document(ledger: Paperledger) -> Document:
@@ -179,20 +197,7 @@ def test_the_application_answers_every_racing_command_as_one_by_one_would(
     )
     owner = ledger.register_user("racer")
     inbox = ledger.user(owner.id).inbox_folder_id
-    upload = ledger.upload_document(
-        owner.id,
-        title="Doc",
-        folder_id=inbox,
-        lang="eng",
-        original={
-            "sha256": "a" * 64,
-            "filename": "d.pdf",
-            "content_type": "application/pdf",
-            "size": 1,
-        },
-        pdf_sha256="a" * 64,
-        page_count=1,
-    )
+    upload = _upload(ledger, owner.id, inbox, "Doc")
 
     def tag(n: int) -> Any:
         try:
@@ -220,23 +225,7 @@ def test_a_command_api_killed_mid_batch_keeps_every_answered_write_and_no_half(
     create_read_models(settings.database_url)
     account = register(ledger, settings.database_url, "crash")
     inbox = account.inbox_folder_id
-    ids = [
-        ledger.upload_document(
-            account.id,
-            title=f"Doc {n}",
-            folder_id=inbox,
-            lang="eng",
-            original={
-                "sha256": "a" * 64,
-                "filename": "d.pdf",
-                "content_type": "application/pdf",
-                "size": 1,
-            },
-            pdf_sha256="a" * 64,
-            page_count=1,
-        ).id
-        for n in range(8)
-    ]
+    ids = [_upload(ledger, account.id, inbox, f"Doc {n}").id for n in range(8)]
     port = free_port()
     env = {
         **os.environ,
@@ -304,20 +293,7 @@ def test_a_long_history_is_snapshotted_and_loads_the_same(settings: Settings) ->
         env=eventsourcing_env(settings.database_url), group_commit=True
     )
     owner = ledger.register_user("long")
-    upload = ledger.upload_document(
-        owner.id,
-        title="Doc",
-        folder_id=ledger.user(owner.id).inbox_folder_id,
-        lang="eng",
-        original={
-            "sha256": "a" * 64,
-            "filename": "d.pdf",
-            "content_type": "application/pdf",
-            "size": 1,
-        },
-        pdf_sha256="a" * 64,
-        page_count=1,
-    )
+    upload = _upload(ledger, owner.id, ledger.user(owner.id).inbox_folder_id, "Doc")
 
     for n in range(250):
         ledger.change_document(owner.id, upload.id, None, "tag", f"t{n}")
