@@ -81,10 +81,7 @@ def search_body(
                 "filter": [owner_filter(owner_id), *_filters(query)],
                 "must": required,
                 "must_not": excluded,
-                "should": [
-                    _matching_pages(_any_of(positive)),
-                    _best_page(_any_of(positive)),
-                ],
+                "should": [_matching_pages(_any_of(positive))],
             }
         },
         "from": (query.page - 1) * query.page_size,
@@ -172,7 +169,10 @@ def _filters(query: SearchQuery) -> list[Query]:
 
 
 def _matching_pages(on_page: Query) -> Query:
-    """Returns the clause that scores pages and lists the number of every match."""
+    """Returns the clause that scores pages and lists every match, best first.
+
+    Each listed page is highlighted; the best one gives the snippet.
+    """
     return {
         "nested": {
             "path": "pages",
@@ -181,23 +181,6 @@ def _matching_pages(on_page: Query) -> Query:
             "inner_hits": {
                 "name": "pages",
                 "size": MAX_PAGES_LISTED,
-                "_source": False,
-                "docvalue_fields": ["pages.number"],
-            },
-        }
-    }
-
-
-def _best_page(on_page: Query) -> Query:
-    """Returns a clause that adds nothing to the score and highlights the best page."""
-    return {
-        "nested": {
-            "path": "pages",
-            "query": on_page,
-            "boost": 0.0,
-            "inner_hits": {
-                "name": "best",
-                "size": 1,
                 "_source": False,
                 "docvalue_fields": ["pages.number"],
                 "highlight": _highlight("pages"),

@@ -115,10 +115,11 @@ def _results(response: dict[str, Any]) -> SearchResults:
 def _hit(hit: dict[str, Any]) -> SearchHit:
     source = hit["_source"]
     inner = hit.get("inner_hits", {})
-    pages = sorted(_page_number(page) for page in _inner(inner, "pages"))
-    best = _inner(inner, "best")
+    matching = _inner(inner, "pages")
+    pages = sorted(_page_number(page) for page in matching)
+    best = [page for page in matching if page.get("highlight")][:1]
     snippet, snippet_page = _title_snippet(source["title"], hit.get("highlight", {}))
-    if best and best[0].get("highlight"):
+    if best:
         snippet = _page_snippet(best[0]["highlight"].values())
         snippet_page = _page_number(best[0])
     return SearchHit(
