@@ -13,9 +13,12 @@ import pytest
 from nats.js import JetStreamContext
 from opensearchpy import AsyncOpenSearch
 
+from command_api.application import Paperledger
+from infra import cli
 from infra.embedded import free_port
 from infra.nats import connect
-from infra.postgres import create_read_models
+from infra.postgres import create_read_models, eventsourcing_env
+from infra.settings import get_settings
 from projectors.consumer import StreamConsumer
 from projectors.opensearch import OpenSearchSink
 from projectors.opensearch_documents import OpenSearchProjection
@@ -282,3 +285,41 @@ async def test_a_rebuild_swaps_aliases_and_drops_old_indices_while_searches_go_o
         "Rebuilt invoice"
     ]
     assert stored_position(database_url) == log.position
+
+
+def test_paperledger_rebuild_also_rebuilds_the_opensearch_index(
+    opensearch_url: str, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    ledger = Paperledger(env=eventsourcing_env(database_url))
+    try:
+        user = ledger.user(ledger.register_user("ada").id)
+    finally:
+        ledger.close()
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "OPENSEARCH_URL": opensearch_url,
+        "OPENSEARCH_PREFIX": prefix,
+    }.items():
+        monkeypatch.setenv(f"PAPERLEDGER_{name}", value)
+    get_settings.cache_clear()
+
+    try:
+        status = cli.main(["rebuild"])
+    finally:
+        get_settings.cache_clear()
+
+    folders = asyncio.run(_folder_ids(opensearch_url, prefix))
+    assert status == 0
+    assert folders == {str(user.home_folder_id), str(user.inbox_folder_id)}
+    assert stored_position(database_url) > 0
+
+
+async def _folder_ids(url: str, prefix: str) -> set[str]:
+    client = open_client(url, 30.0)
+    try:
+        answer = await client.search(index=f"{prefix}-folders", body={"size": 10})
+        await client.indices.delete(index=f"{prefix}-*")
+    finally:
+        await client.close()
+    return {hit["_id"] for hit in answer["hits"]["hits"]}
