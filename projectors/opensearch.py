@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 from typing import Any
 
 import psycopg
 from opensearchpy.exceptions import TransportError
 from psycopg import AsyncConnection
 
-from infra.logs import configure_logging
-from infra.nats import connect, ensure_stream
-from infra.postgres import create_read_models
-from infra.settings import get_settings, require
-from projectors.consumer import StreamConsumer
+from infra.settings import Settings, require
 from projectors.errors import SinkUnavailableError
 from projectors.opensearch_documents import OpenSearchProjection
 from projectors.opensearch_index import (
@@ -24,6 +19,7 @@ from projectors.opensearch_index import (
     ensure_indices,
     open_client,
 )
+from projectors.runner import run_projector
 from schemas.events import EventEnvelope
 
 logger = logging.getLogger(__name__)
@@ -125,29 +121,13 @@ async def record_position(conn: AsyncConnection[Any], position: int) -> None:
     )
 
 
-async def main() -> None:
-    """Prepares the read models and the stream, then indexes until told to stop."""
-    settings = get_settings()
-    configure_logging("projector-opensearch", settings.log_level)
-    database_url = require(settings.database_url, "database_url")
-    nats_url = require(settings.nats_url, "nats_url")
-    opensearch_url = require(settings.opensearch_url, "opensearch_url")
-    await asyncio.to_thread(create_read_models, database_url)
-    client = await connect(nats_url, "projector-opensearch-setup")
-    try:
-        await ensure_stream(client.jetstream())
-    finally:
-        await client.close()
-
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    sink = OpenSearchSink(
-        opensearch_url, database_url, prefix=settings.opensearch_prefix
+def _sink(settings: Settings) -> OpenSearchSink:
+    return OpenSearchSink(
+        require(settings.opensearch_url, "opensearch_url"),
+        require(settings.database_url, "database_url"),
+        prefix=settings.opensearch_prefix,
     )
-    await StreamConsumer(sink, nats_url).run(stop)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(run_projector("projector-opensearch", _sink))

@@ -23,9 +23,9 @@ from projectors.opensearch_index import (
     view_of_document,
     view_of_trash,
 )
+from projectors.records import log_event
 from schemas import events as ev
 from schemas.events import EventEnvelope, UnknownEventError, validate_event
-from schemas.subjects import event_subject
 
 logger = logging.getLogger(__name__)
 
@@ -87,11 +87,13 @@ class OpenSearchProjection:
         try:
             data = validate_event(envelope)
         except (UnknownEventError, ValidationError) as e:
-            _log(logging.ERROR, "skipped an invalid event", envelope, e)
+            log_event(logger, logging.ERROR, "skipped an invalid event", envelope, e)
             return []
         assert isinstance(data, ev.FolderCreated)
         if envelope.owner_id is None:
-            _log(logging.ERROR, "skipped a folder without an owner", envelope)
+            log_event(
+                logger, logging.ERROR, "skipped a folder without an owner", envelope
+            )
             return []
         parent: list[str] = []
         if data.parent_id is not None:
@@ -189,9 +191,9 @@ def _fold(stored: Stored | None, events: list[EventEnvelope]) -> DocumentView | 
         try:
             view = evolve(view, envelope)
         except UnknownEventError:
-            _log(logging.WARNING, "skipped an unknown event", envelope)
+            log_event(logger, logging.WARNING, "skipped an unknown event", envelope)
         except (ValidationError, ProjectionError) as e:
-            _log(logging.ERROR, "skipped an invalid event", envelope, e)
+            log_event(logger, logging.ERROR, "skipped an invalid event", envelope, e)
     return None if view is None or view == before else view
 
 
@@ -215,17 +217,3 @@ async def _call(request: Awaitable[T]) -> T:
         raise SinkUnavailableError(f"OpenSearch is unreachable: {e}") from e
     except TransportError as e:
         raise SinkUnavailableError(f"OpenSearch failed: {e}") from e
-
-
-def _log(
-    level: int, what: str, envelope: EventEnvelope, error: Exception | None = None
-) -> None:
-    logger.log(
-        level,
-        "%s: subject %s, position %s, aggregate %s%s",
-        what,
-        event_subject(envelope.type),
-        envelope.position,
-        envelope.aggregate_id,
-        f": {error}" if error else "",
-    )

@@ -11,10 +11,10 @@ from pydantic import ValidationError
 
 from projectors.errors import ProjectionError
 from projectors.postgres_documents import DocumentBatch
+from projectors.records import log_event
 from projectors.text import clean, text_search_config
 from schemas import events as ev
 from schemas.events import EventEnvelope, UnknownEventError, validate_event
-from schemas.subjects import event_subject
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,9 @@ def project(conn: Connection[Any], envelopes: Iterable[EventEnvelope]) -> int:
         try:
             _apply(conn, documents, envelope)
         except UnknownEventError:
-            _log(logging.WARNING, "skipped an unknown event", envelope)
+            log_event(logger, logging.WARNING, "skipped an unknown event", envelope)
         except (ValidationError, ProjectionError) as e:
-            _log(logging.ERROR, "skipped an invalid event", envelope, e)
+            log_event(logger, logging.ERROR, "skipped an invalid event", envelope, e)
         else:
             applied += 1
     documents.write()
@@ -40,20 +40,6 @@ def project(conn: Connection[Any], envelopes: Iterable[EventEnvelope]) -> int:
 def apply_event(conn: Connection[Any], envelope: EventEnvelope) -> bool:
     """Applies one envelope; tells whether it changed the read models."""
     return project(conn, [envelope]) == 1
-
-
-def _log(
-    level: int, what: str, envelope: EventEnvelope, error: Exception | None = None
-) -> None:
-    logger.log(
-        level,
-        "%s: subject %s, position %s, aggregate %s%s",
-        what,
-        event_subject(envelope.type),
-        envelope.position,
-        envelope.aggregate_id,
-        f": {error}" if error else "",
-    )
 
 
 def _apply(
