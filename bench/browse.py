@@ -8,8 +8,7 @@ import random
 from urllib.parse import urlencode
 from uuid import UUID
 
-from bench.config import BenchConfig
-from bench.library import (
+from bench.browse_corpus import (
     COMMON_TAG,
     DOCUMENTS_PER_FOLDER,
     INBOX_SHARE,
@@ -17,6 +16,7 @@ from bench.library import (
     RARE_TAG,
     Library,
 )
+from bench.config import BenchConfig
 from bench.load import LoadSpec, measure
 from bench.stats import Summary
 from bench.systems import BenchUser

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import httpx
 
-from bench.library import Library, StoredPdf, plan_library, write_library
+from bench.browse_corpus import Library, StoredPdf, plan_library, write_library
 from command_api.application import Paperledger
 from infra.blobs import BlobStore
 from infra.embedded import free_port

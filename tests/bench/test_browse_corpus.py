@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bench.library import (
+from bench.browse_corpus import (
     COMMON_TAG,
     INBOX_SHARE,
     RARE_TAG,
