@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
@@ -43,8 +44,9 @@ class Api:
         return await self.client.get(path, params=params, headers=headers)
 
 
-@pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[Api]:
+@contextlib.asynccontextmanager
+async def query_api(settings: Settings) -> AsyncIterator[Api]:
+    """Runs the query API in-process on ``settings`` and yields a client of it."""
     assert settings.database_url
     create_read_models(settings.database_url)
     app = create_app(settings.model_copy(update={"read_wait_seconds": 0.5}))
@@ -54,3 +56,9 @@ async def api(settings: Settings) -> AsyncIterator[Api]:
         httpx.AsyncClient(transport=transport, base_url="http://test") as client,
     ):
         yield Api(client, settings.database_url)
+
+
+@pytest.fixture
+async def api(settings: Settings) -> AsyncIterator[Api]:
+    async with query_api(settings) as api:
+        yield api

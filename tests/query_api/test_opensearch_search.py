@@ -6,19 +6,16 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
 from infra.embedded import free_port
-from infra.postgres import create_read_models
 from infra.settings import Settings
 from projectors.opensearch import OpenSearchSink
 from projectors.opensearch_documents import OpenSearchProjection
 from projectors.opensearch_index import Indices, ensure_indices, open_client
-from query_api.app import create_app
 from query_api.opensearch_search import OpenSearchSearch
 from schemas.events import EventEnvelope
-from tests.query_api.conftest import Api
+from tests.query_api.conftest import query_api
 from tests.query_api.search_contract import Engine, SearchContract
 
 
@@ -44,19 +41,6 @@ class TestOpenSearchSearch(SearchContract):
         await port.close()
         await client.indices.delete(index=f"{prefix}-*")
         await client.close()
-
-
-@contextlib.asynccontextmanager
-async def query_api(settings: Settings) -> AsyncIterator[Api]:
-    assert settings.database_url
-    create_read_models(settings.database_url)
-    app = create_app(settings.model_copy(update={"read_wait_seconds": 0.5}))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://test") as client,
-    ):
-        yield Api(client, settings.database_url)
 
 
 @contextlib.asynccontextmanager
