@@ -15,7 +15,7 @@ from command_api.application import Paperledger
 from command_api.nats import serve_commands
 from command_api.routes import router
 from infra.blobs import BlobStore
-from infra.http import BodyLimit
+from infra.http import FORM_OVERHEAD_BYTES, BodyLimit
 from infra.nats import connect, ensure_blob_bucket
 from infra.postgres import create_read_models, eventsourcing_env
 from infra.problems import install_problem_handlers, problem_response
@@ -23,8 +23,6 @@ from infra.settings import Settings, require
 
 logger = logging.getLogger(__name__)
 
-# Multipart framing and form fields around the file itself.
-FORM_OVERHEAD_BYTES = 64 * 1024
 
 _STATUS = {
     errors.NotFoundError: (404, "Not Found"),

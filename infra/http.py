@@ -11,6 +11,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from infra.auth import Principal, authenticate, bearer_token
 from infra.problems import Problem, problem_response
 
+# Multipart framing and form fields around an uploaded file.
+FORM_OVERHEAD_BYTES = 64 * 1024
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="paperledger"'}
 
 

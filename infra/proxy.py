@@ -9,11 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from infra.embedded import wheel_binary
+from infra.http import FORM_OVERHEAD_BYTES
 from infra.settings import Settings
 
 CADDYFILE = Path(__file__).parent / "deploy" / "Caddyfile"
-# Multipart framing and form fields around an uploaded file.
-FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def proxy_command() -> list[str]:

@@ -37,11 +37,6 @@ def project(conn: Connection[Any], envelopes: Iterable[EventEnvelope]) -> int:
     return applied
 
 
-def apply_event(conn: Connection[Any], envelope: EventEnvelope) -> bool:
-    """Applies one envelope; tells whether it changed the read models."""
-    return project(conn, [envelope]) == 1
-
-
 def _apply(
     conn: Connection[Any], documents: DocumentBatch, envelope: EventEnvelope
 ) -> None:
@@ -121,4 +116,4 @@ def _create_folder(
     )
 
 
-__all__ = ["apply_event", "project", "text_search_config"]
+__all__ = ["project", "text_search_config"]
