@@ -1,9 +1,10 @@
 """Search latency on both adapters over a synthetic corpus: ``python -m bench.search``.
 
-Starts its own embedded PostgreSQL, NATS and OpenSearch, writes the corpus as
-events, lets the relay and both projectors (PostgreSQL read models and the
-OpenSearch index) carry it to the read side as in production, then times
-searches for rare and common words on each adapter.
+Starts its own embedded PostgreSQL, NATS and (unless left out) OpenSearch, writes
+the corpus as events, lets the relay and the projectors (PostgreSQL read models
+and the OpenSearch index) carry it to the read side as in production, then times
+searches for rare and common words on each adapter asked for. A ``--dir`` that
+already holds a finished corpus of the same size is searched again as it is.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import statistics
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -50,6 +53,9 @@ HEADER = (
     f"{'p50 ms':>9}{'p99 ms':>9}   target"
 )
 WARMUP_QUERIES = 20
+ADAPTERS = ("postgres", "opensearch")
+# Written into --dir once the corpus is complete, so a later run can reuse it.
+MANIFEST = "search-corpus.json"
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class Services:
 
     database_url: str
     nats_url: str
-    opensearch_url: str
+    opensearch_url: str | None
 
 
 @dataclass(frozen=True)
@@ -82,18 +88,69 @@ class Timing:
         )
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """A corpus written into the event store: whose it is and how far it goes."""
+
+    owner: UUID
+    last: int
+    rare_terms: list[str]
+    common_terms: list[str]
+    seconds: float | None = None
+
+
 @contextlib.contextmanager
-def embedded_services(root: Path, heap: str) -> Iterator[Services]:
-    """Starts PostgreSQL, NATS and OpenSearch under ``root``; stops them after."""
+def embedded_services(
+    root: Path, heap: str, *, opensearch: bool = True
+) -> Iterator[Services]:
+    """Starts PostgreSQL, NATS and maybe OpenSearch under ``root``; stops them after."""
     postgres = EmbeddedPostgres(root / "postgres", free_port())
     nats = EmbeddedNats(root / "nats", free_port())
-    opensearch = EmbeddedOpenSearch(root / "opensearch", free_port(), heap=heap)
+    node = EmbeddedOpenSearch(root / "opensearch", free_port(), heap=heap)
     with contextlib.ExitStack() as stack:
-        for service in (postgres, nats, opensearch):
+        for service in (postgres, nats, node) if opensearch else (postgres, nats):
             service.start()
             stack.callback(service.stop)
         prepare_services(postgres.url, nats.url)
-        yield Services(postgres.url, nats.url, opensearch.url)
+        yield Services(postgres.url, nats.url, node.url if opensearch else None)
+
+
+def stored_corpus(root: Path, plan: CorpusPlan) -> Corpus | None:
+    """Returns the finished corpus of this plan in ``root``, None for an empty root."""
+    manifest = root / MANIFEST
+    if not manifest.exists():
+        if (root / "postgres").exists():
+            raise SystemExit(f"{root} holds data but no finished corpus; empty it")
+        return None
+    stored = json.loads(manifest.read_text())
+    if stored["plan"] != _plan_key(plan):
+        raise SystemExit(
+            f"{root} holds a corpus of {stored['plan']}, not {_plan_key(plan)}"
+        )
+    return Corpus(
+        UUID(stored["owner"]), stored["last"], stored["rare"], stored["common"]
+    )
+
+
+def keep_corpus(root: Path, plan: CorpusPlan, corpus: Corpus) -> None:
+    """Records a finished corpus in ``root`` so that a later run can reuse it."""
+    stored = {
+        "plan": _plan_key(plan),
+        "owner": str(corpus.owner),
+        "last": corpus.last,
+        "rare": corpus.rare_terms,
+        "common": corpus.common_terms,
+    }
+    (root / MANIFEST).write_text(json.dumps(stored))
+
+
+def _plan_key(plan: CorpusPlan) -> dict[str, int]:
+    return {
+        "documents": plan.documents,
+        "pages": plan.pages,
+        "words": plan.words_per_page,
+        "seed": plan.seed,
+    }
 
 
 def write(services: Services, plan: CorpusPlan) -> tuple[Any, int]:
@@ -110,11 +167,10 @@ def write(services: Services, plan: CorpusPlan) -> tuple[Any, int]:
 
 
 async def project(services: Services, last: int) -> dict[str, float]:
-    """Runs the relay and both projectors until each reached ``last``; their times."""
-    sinks: list[Sink] = [
-        PostgresSink(services.database_url),
-        OpenSearchSink(services.opensearch_url, services.database_url),
-    ]
+    """Runs the relay and the projectors until each reached ``last``; their times."""
+    sinks: list[Sink] = [PostgresSink(services.database_url)]
+    if services.opensearch_url:
+        sinks.append(OpenSearchSink(services.opensearch_url, services.database_url))
     started = time.monotonic()
     stop = asyncio.Event()
     async with _relay(services, stop) as relaying:
@@ -122,7 +178,8 @@ async def project(services: Services, last: int) -> dict[str, float]:
             asyncio.create_task(StreamConsumer(sink, services.nats_url).run(stop))
             for sink in sinks
         ]
-        seconds = await _until_reached(services.database_url, last, started)
+        names = {sink.name for sink in sinks}
+        seconds = await _until_reached(services.database_url, last, names, started)
         stop.set()
         await asyncio.gather(*consumers, relaying)
     return seconds
@@ -145,15 +202,15 @@ async def _relay(services: Services, stop: asyncio.Event) -> AsyncIterator[Any]:
 
 
 async def _until_reached(
-    database_url: str, last: int, started: float
+    database_url: str, last: int, names: set[str], started: float
 ) -> dict[str, float]:
     seconds: dict[str, float] = {}
-    while len(seconds) < 2:
+    while len(seconds) < len(names):
         await asyncio.sleep(1.0)
         with psycopg.connect(database_url) as conn:
             rows = conn.execute("SELECT projector, position FROM read_model.positions")
             for name, position in rows:
-                if position >= last and name not in seconds:
+                if name in names and position >= last and name not in seconds:
                     seconds[name] = time.monotonic() - started
                     logger.info("%s projector done in %.1f s", name, seconds[name])
     return seconds
@@ -178,53 +235,86 @@ async def measure(
     return timings
 
 
-async def run(args: argparse.Namespace, services: Services) -> None:
-    """Builds the corpus on fresh services and prints the table."""
-    plan = CorpusPlan(args.documents, args.pages, args.words)
+async def run(
+    args: argparse.Namespace,
+    services: Services,
+    root: Path,
+    plan: CorpusPlan,
+    corpus: Corpus | None,
+) -> None:
+    """Builds the corpus unless it is given, projects it, prints the table."""
+    if corpus is None:
+        corpus = await asyncio.to_thread(build_corpus, services, plan)
+        keep_corpus(root, plan, corpus)
+    else:
+        logger.info("reusing the corpus in %s", root)
+    projected = await project(services, corpus.last)
+    terms = {"rare": corpus.rare_terms, "common": corpus.common_terms}
+    timings = await _measure(services, args.adapters, corpus.owner, terms, args.queries)
+    _print(plan, corpus.seconds, projected, timings)
+
+
+def build_corpus(services: Services, plan: CorpusPlan) -> Corpus:
+    """Writes the plan's corpus into the event store; returns what a search needs."""
     started = time.monotonic()
-    owner, last = await asyncio.to_thread(write, services, plan)
-    written = time.monotonic() - started
-    projected = await project(services, last)
-    terms = {"rare": plan.rare_terms(), "common": plan.common_terms()}
-    timings = await _measure_both(services, owner, terms, args.queries)
-    _print(plan, written, projected, timings)
+    owner, last = write(services, plan)
+    seconds = time.monotonic() - started
+    return Corpus(owner, last, plan.rare_terms(), plan.common_terms(), seconds)
 
 
-async def _measure_both(
-    services: Services, owner: Any, terms: dict[str, list[str]], queries: int
+async def _measure(
+    services: Services,
+    adapters: list[str],
+    owner: Any,
+    terms: dict[str, list[str]],
+    queries: int,
 ) -> list[Timing]:
+    timings: list[Timing] = []
+    async with contextlib.AsyncExitStack() as stack:
+        for name in adapters:
+            port = await stack.enter_async_context(_port(services, name))
+            timings += await measure(name, port, owner, terms, queries)
+    return timings
+
+
+@contextlib.asynccontextmanager
+async def _port(services: Services, name: str) -> AsyncIterator[SearchPort]:
+    if name == "opensearch":
+        assert services.opensearch_url is not None
+        opensearch = OpenSearchSearch(services.opensearch_url, timeout=30.0)
+        try:
+            yield opensearch
+        finally:
+            await opensearch.close()
+        return
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         services.database_url, min_size=1, max_size=2, open=False
     )
     await pool.open(wait=True)
-    opensearch = OpenSearchSearch(services.opensearch_url, timeout=30.0)
     try:
-        ports: list[tuple[str, SearchPort]] = [
-            ("postgres", PostgresSearch(pool)),
-            ("opensearch", opensearch),
-        ]
-        return [
-            timing
-            for name, port in ports
-            for timing in await measure(name, port, owner, terms, queries)
-        ]
+        yield PostgresSearch(pool)
     finally:
-        await opensearch.close()
         await pool.close()
 
 
 def _print(
-    plan: CorpusPlan, written: float, projected: dict[str, float], timings: list[Timing]
+    plan: CorpusPlan,
+    written: float | None,
+    projected: dict[str, float],
+    timings: list[Timing],
 ) -> None:
     out: Callable[[str], None] = print
     pages = plan.documents * plan.pages
-    total = written + max(projected.values())
     out(f"corpus: {plan.documents:,} documents, {pages:,} pages")
     out(f"  {plan.words_per_page} words a page from {VOCABULARY:,} Zipf-ranked words")
-    out(f"  events written in {written:.1f} s")
+    if written is None:
+        out("  events reused from an earlier run")
+    else:
+        out(f"  events written in {written:.1f} s")
     for name, seconds in sorted(projected.items()):
-        out(f"  {name} read side built in {seconds:.1f} s after that")
-    out(f"  built in {total:.1f} s in all")
+        out(f"  {name} read side reached the last event {seconds:.1f} s after that")
+    if written is not None:
+        out(f"  built in {written + max(projected.values()):.1f} s in all")
     out("")
     out(HEADER)
     for timing in timings:
@@ -239,8 +329,30 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--words", type=int, default=150, help="words per page")
     parser.add_argument("--queries", type=int, default=300, help="per adapter and kind")
     parser.add_argument("--heap", default="1g", help="OpenSearch heap, e.g. 2g")
-    parser.add_argument("--dir", type=Path, help="where the services keep data")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="where the services keep data; a corpus already there is reused",
+    )
+    parser.add_argument(
+        "--adapters",
+        type=_adapters,
+        default=list(ADAPTERS),
+        help="comma-separated, of postgres,opensearch (default both); "
+        "OpenSearch is not started unless named",
+    )
     return parser.parse_args(argv)
+
+
+def _adapters(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(ADAPTERS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown adapter {', '.join(unknown) or '(none)'}; "
+            f"choose from {','.join(ADAPTERS)}"
+        )
+    return list(dict.fromkeys(names))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -255,8 +367,14 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     with contextlib.ExitStack() as stack:
         root = args.dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        services = stack.enter_context(embedded_services(root, args.heap))
-        asyncio.run(run(args, services))
+        root.mkdir(parents=True, exist_ok=True)
+        plan = CorpusPlan(args.documents, args.pages, args.words)
+        corpus = stored_corpus(root, plan)
+        opensearch = "opensearch" in args.adapters
+        services = stack.enter_context(
+            embedded_services(root, args.heap, opensearch=opensearch)
+        )
+        asyncio.run(run(args, services, root, plan, corpus))
     return 0
 
 
