@@ -8,6 +8,7 @@ way they do for users; nothing is written into read-model tables.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -57,11 +58,15 @@ class StoredPdf:
 
 @dataclass(frozen=True)
 class Library:
-    """What was written: folder and document ids and the last event's position."""
+    """What was written: folder and document ids and the last event's position.
+
+    ``tagged`` counts the documents that carry each tag.
+    """
 
     folder_ids: tuple[UUID, ...]
     document_ids: tuple[UUID, ...]
     position: int
+    tagged: dict[str, int]
 
 
 def plan_library(documents: int, seed: int = 7) -> LibraryPlan:
@@ -109,8 +114,12 @@ def write_library(
         ]
         position = _save(ledger, batch)
         document_ids.extend(document.id for document in batch)
+    tagged = Counter(tag for planned in plan.documents for tag in planned.tags)
     return Library(
-        tuple(folder.id for folder in folders), tuple(document_ids), position
+        tuple(folder.id for folder in folders),
+        tuple(document_ids),
+        position,
+        dict(tagged),
     )
 
 

@@ -53,6 +53,28 @@ class ChildrenPage(BaseModel):
     page_size: int
 
 
+class DocumentSummary(BaseModel):
+    """A document as listings show it: where it is, its tags and OCR status."""
+
+    id: UUID
+    title: str
+    folder_id: UUID
+    tags: list[str]
+    ocr_status: OcrStatus
+    page_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentsPage(BaseModel):
+    """One page of documents in the asked order; ``total`` counts them all."""
+
+    items: list[DocumentSummary]
+    total: int
+    page: int
+    page_size: int
+
+
 class OcrPublic(BaseModel):
     """Where OCR of a document stands; ``reason`` says why it failed."""
 

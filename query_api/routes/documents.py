@@ -9,7 +9,14 @@ from fastapi import APIRouter, Query, Response
 from psycopg.rows import class_row
 
 from query_api.documents import current_document, document_as_of, parse_as_of
-from query_api.models import DocumentPublic, HistoryEvent, HistoryPage
+from query_api.listing import ListingOrder, PageParam, PageSizeParam, page_of_ids
+from query_api.models import (
+    DocumentPublic,
+    DocumentsPage,
+    DocumentSummary,
+    HistoryEvent,
+    HistoryPage,
+)
 from query_api.session import ReaderDep
 
 router = APIRouter(tags=["documents"])
@@ -22,6 +29,37 @@ AsOf = Annotated[
         " answer with the document as it stood then.",
     ),
 ]
+
+
+@router.get("/api/documents")
+async def list_documents(
+    reader: ReaderDep,
+    tag: Annotated[
+        list[str] | None,
+        Query(max_length=20, description="Only documents with all these tags."),
+    ] = None,
+    page: PageParam = 1,
+    page_size: PageSizeParam = 50,
+    sort: Annotated[
+        ListingOrder,
+        Query(description="A leading `-` reverses the order, ties included."),
+    ] = ListingOrder.TITLE,
+) -> DocumentsPage:
+    """Lists the documents not in the trash, in every folder, with all given tags.
+
+    `total` is the exact number of them.
+    """
+    params = {"owner": reader.principal.user_id, "tags": tag or []}
+    matching = _MATCHING + (" AND d.tags @> %(tags)s::text[]" if tag else "")
+    counted = await reader.conn.execute(f"SELECT count(*) {matching}", params)
+    total = (await counted.fetchone() or (0,))[0]
+    cursor = reader.conn.cursor(row_factory=class_row(DocumentSummary))
+    await cursor.execute(
+        page_of_ids(f"SELECT d.id {matching}", _SUMMARY_COLUMNS, sort),
+        {**params, "limit": page_size, "offset": (page - 1) * page_size},
+    )
+    items = await cursor.fetchall()
+    return DocumentsPage(items=items, total=total, page=page, page_size=page_size)
 
 
 @router.get("/api/documents/{document_id}")
@@ -64,3 +102,10 @@ async def get_history(
     )
     items = await cursor.fetchall()
     return HistoryPage(items=items, total=total, page=page, page_size=page_size)
+
+
+_MATCHING = "FROM read_model.documents d WHERE d.owner_id = %(owner)s AND NOT d.trashed"
+_SUMMARY_COLUMNS = (
+    "d.id, d.title, d.folder_id, d.tags, d.ocr_status, d.page_count, d.created_at,"
+    " d.updated_at"
+)

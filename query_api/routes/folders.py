@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
@@ -11,21 +10,11 @@ from psycopg import sql
 from psycopg.rows import class_row
 
 from infra.problems import not_found
+from query_api.listing import ListingOrder, PageParam, PageSizeParam, page_of_ids
 from query_api.models import ChildPublic, ChildrenPage, FolderPublic
 from query_api.session import Reader, ReaderDep
 
 router = APIRouter(tags=["folders"])
-
-
-class ChildOrder(StrEnum):
-    """How a folder's contents are sorted; a leading ``-`` means descending."""
-
-    TITLE = "title"
-    TITLE_DESC = "-title"
-    CREATED = "created_at"
-    CREATED_DESC = "-created_at"
-    UPDATED = "updated_at"
-    UPDATED_DESC = "-updated_at"
 
 
 async def find_folder(reader: Reader, folder_id: UUID) -> FolderPublic:
@@ -56,42 +45,83 @@ async def get_folder(
 async def list_children(
     folder_id: UUID,
     reader: ReaderDep,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=100)] = 50,
-    sort: ChildOrder = ChildOrder.TITLE,
+    page: PageParam = 1,
+    page_size: PageSizeParam = 50,
+    sort: Annotated[
+        ListingOrder,
+        Query(description="A leading `-` reverses the order, ties included."),
+    ] = ListingOrder.TITLE,
 ) -> ChildrenPage:
-    """Lists the folders, then the documents not in the trash, inside a folder."""
-    await find_folder(reader, folder_id)
+    """Lists the folders, then the documents not in the trash, inside a folder.
+
+    `total` is the exact number of both.
+    """
     params = {"folder": folder_id, "owner": reader.principal.user_id}
-    count = await reader.conn.execute(_COUNT, params)
-    total = (await count.fetchone() or (0,))[0]
+    counted = await reader.conn.execute(_COUNTS, params)
+    counts = await counted.fetchone()
+    if counts is None:
+        raise not_found("folder")
+    folders, documents = counts
+    offset, items = (page - 1) * page_size, []
+    if offset < folders:
+        items += await _folders(reader, params, sort, page_size, offset)
+    if len(items) < page_size and offset + len(items) < folders + documents:
+        items += await _documents(
+            reader,
+            params,
+            sort,
+            page_size - len(items),
+            max(0, offset - folders),
+        )
+    return ChildrenPage(
+        items=items, total=folders + documents, page=page, page_size=page_size
+    )
+
+
+async def _folders(
+    reader: Reader, params: dict[str, UUID], sort: ListingOrder, limit: int, offset: int
+) -> list[ChildPublic]:
     cursor = reader.conn.cursor(row_factory=class_row(ChildPublic))
     await cursor.execute(
-        _LIST.format(order=_order(sort)),
-        {**params, "limit": page_size, "offset": (page - 1) * page_size},
+        _FOLDERS.format(order=sort.sql()),
+        {**params, "limit": limit, "offset": offset},
     )
-    items = await cursor.fetchall()
-    return ChildrenPage(items=items, total=total, page=page, page_size=page_size)
+    return await cursor.fetchall()
 
 
-def _order(sort: ChildOrder) -> sql.Composable:
-    column = sort.value.lstrip("-")
-    key = sql.SQL("lower(title)") if column == "title" else sql.Identifier(column)
-    direction = sql.SQL("DESC" if sort.value.startswith("-") else "ASC")
-    return sql.SQL("{} {}, id").format(key, direction)
+async def _documents(
+    reader: Reader, params: dict[str, UUID], sort: ListingOrder, limit: int, offset: int
+) -> list[ChildPublic]:
+    cursor = reader.conn.cursor(row_factory=class_row(ChildPublic))
+    await cursor.execute(
+        page_of_ids(_DOCUMENT_IDS, _DOCUMENT_COLUMNS, sort),
+        {**params, "limit": limit, "offset": offset},
+    )
+    return await cursor.fetchall()
 
 
-_CHILDREN = """
-    SELECT 'folder' AS kind, id, title, created_at, updated_at,
-        NULL::text[] AS tags, NULL AS ocr_status, NULL::integer AS page_count
-    FROM read_model.folders WHERE parent_id = %(folder)s AND owner_id = %(owner)s
-    UNION ALL
-    SELECT 'document', id, title, created_at, updated_at, tags, ocr_status, page_count
-    FROM read_model.documents
-    WHERE folder_id = %(folder)s AND owner_id = %(owner)s AND NOT trashed
+# The folder must be the caller's; documents are counted by the caller too, with
+# an index-only scan of the listing's index.
+_COUNTS = """
+    SELECT
+        (SELECT count(*) FROM read_model.folders c
+         WHERE c.parent_id = f.id AND c.owner_id = f.owner_id),
+        (SELECT count(*) FROM read_model.documents d
+         WHERE d.owner_id = f.owner_id AND d.folder_id = f.id AND NOT d.trashed)
+    FROM read_model.folders f WHERE f.id = %(folder)s AND f.owner_id = %(owner)s
 """
-_COUNT = f"SELECT count(*) FROM ({_CHILDREN}) c"
-_LIST = sql.SQL(
-    f"SELECT * FROM ({_CHILDREN}) c ORDER BY kind = 'document', {{order}}"
-    " LIMIT %(limit)s OFFSET %(offset)s"
+_FOLDERS = sql.SQL(
+    """
+    SELECT 'folder' AS kind, id, title, created_at, updated_at
+    FROM read_model.folders WHERE parent_id = %(folder)s AND owner_id = %(owner)s
+    ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+"""
+)
+_DOCUMENT_IDS = """
+    SELECT id FROM read_model.documents d
+    WHERE d.owner_id = %(owner)s AND d.folder_id = %(folder)s AND NOT d.trashed
+"""
+_DOCUMENT_COLUMNS = (
+    "'document' AS kind, d.id, d.title, d.created_at, d.updated_at, d.tags,"
+    " d.ocr_status, d.page_count"
 )

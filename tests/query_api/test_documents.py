@@ -141,3 +141,118 @@ async def test_another_users_document_is_not_found(api: Api) -> None:
         assert response.status_code == 404, suffix
     missing = await api.get(bob, f"/api/documents/{uuid.uuid4()}")
     assert missing.json()["detail"] == response.json()["detail"]
+
+
+async def test_documents_are_listed_by_all_of_the_given_tags(api: Api) -> None:
+    ada = api.log.register("ada")
+    both = api.log.upload(ada, "both")
+    paid = api.log.upload(ada, "paid only")
+    trashed = api.log.upload(ada, "trashed")
+    for document_id in (both, paid, trashed):
+        api.log.add("Document.Tagged", document_id, {"tag": "paid"})
+    api.log.add("Document.Tagged", both, {"tag": "tax"})
+    api.log.add("Document.Trashed", trashed, {})
+    api.project()
+
+    paid_ones = await api.get(ada, "/api/documents", {"tag": "paid"})
+    tax_and_paid = await api.get(ada, "/api/documents", {"tag": ["tax", "paid"]})
+
+    assert [i["title"] for i in paid_ones.json()["items"]] == ["both", "paid only"]
+    assert paid_ones.json()["total"] == 2
+    assert [i["id"] for i in tax_and_paid.json()["items"]] == [str(both)]
+    assert tax_and_paid.json()["items"][0]["tags"] == ["paid", "tax"]
+    assert tax_and_paid.json()["total"] == 1
+
+
+async def test_without_tags_every_document_in_every_folder_is_listed(
+    api: Api,
+) -> None:
+    ada = api.log.register("ada")
+    taxes = api.log.folder(ada, "Taxes", ada.home_folder_id)
+    api.log.upload(ada, "in the inbox")
+    filed = api.log.upload(ada, "filed", folder_id=taxes)
+    api.project()
+
+    response = await api.get(ada, "/api/documents")
+
+    body = response.json()
+    assert [(i["title"], i["folder_id"]) for i in body["items"]] == [
+        ("filed", str(taxes)),
+        ("in the inbox", str(ada.inbox_folder_id)),
+    ]
+    assert body["items"][0]["id"] == str(filed)
+    assert body["total"] == 2
+
+
+async def test_documents_of_other_users_are_not_listed(api: Api) -> None:
+    ada = api.log.register("ada")
+    bob = api.log.register("bob")
+    theirs = api.log.upload(bob, "bob's")
+    api.log.add("Document.Tagged", theirs, {"tag": "paid"})
+    api.project()
+
+    response = await api.get(ada, "/api/documents", {"tag": "paid"})
+
+    assert response.json() == {"items": [], "total": 0, "page": 1, "page_size": 50}
+
+
+@pytest.mark.parametrize(
+    ("sort", "titles"),
+    [
+        ("title", ["a", "B", "c"]),
+        ("-title", ["c", "B", "a"]),
+        ("created_at", ["B", "a", "c"]),
+        ("-created_at", ["c", "a", "B"]),
+        ("updated_at", ["a", "c", "B"]),
+        ("-updated_at", ["B", "c", "a"]),
+    ],
+)
+async def test_listed_documents_are_sorted_and_paged(
+    api: Api, sort: str, titles: list[str]
+) -> None:
+    ada = api.log.register("ada")
+    b = api.log.upload(ada, "B")
+    a = api.log.upload(ada, "a")
+    c = api.log.upload(ada, "c")
+    for document_id in (a, c, b):
+        api.log.add("Document.Tagged", document_id, {"tag": "paid"})
+    api.project()
+
+    pages = [
+        await api.get(
+            ada,
+            "/api/documents",
+            {"tag": "paid", "sort": sort, "page_size": 2, "page": page},
+        )
+        for page in (1, 2)
+    ]
+
+    assert [i["title"] for p in pages for i in p.json()["items"]] == titles
+    assert pages[1].json()["total"] == 3
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"sort": "title; DROP TABLE x"},
+        {"page_size": 0},
+        {"page": 0},
+        {"tag": [f"t{n}" for n in range(21)]},
+    ],
+)
+async def test_bad_document_listing_parameters_are_unprocessable(
+    api: Api, params: dict[str, str | int | list[str]]
+) -> None:
+    ada = api.log.register("ada")
+    api.project()
+
+    response = await api.get(ada, "/api/documents", params)
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_listing_documents_needs_a_token(api: Api) -> None:
+    response = await api.get(None, "/api/documents")
+
+    assert response.status_code == 401

@@ -113,3 +113,55 @@ async def test_bad_listing_parameters_are_unprocessable(
 
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_page_can_hold_the_last_folders_and_the_first_documents(
+    api: Api,
+) -> None:
+    ada = api.log.register("ada")
+    home = ada.home_folder_id
+    for title in ("F1", "F2", "F3"):
+        api.log.folder(ada, title, home)
+    for title in ("d1", "d2", "d3"):
+        api.log.upload(ada, title, folder_id=home)
+    api.project()
+
+    pages = [
+        await api.get(
+            ada, f"/api/folders/{home}/children", {"page_size": 2, "page": page}
+        )
+        for page in (1, 2, 3, 4)
+    ]
+
+    shown = [[i["title"] for i in page.json()["items"]] for page in pages]
+    assert shown == [["F1", "F2"], ["F3", "d1"], ["d2", "d3"], []]
+    assert {page.json()["total"] for page in pages} == {6}
+
+
+async def test_a_descending_order_is_the_exact_reverse_ties_included(
+    api: Api,
+) -> None:
+    ada = api.log.register("ada")
+    home = ada.home_folder_id
+    ids = sorted(str(api.log.upload(ada, "Same", folder_id=home)) for _ in range(3))
+    api.project()
+
+    ascending = await api.get(ada, f"/api/folders/{home}/children", {"sort": "title"})
+    descending = await api.get(ada, f"/api/folders/{home}/children", {"sort": "-title"})
+
+    assert [i["id"] for i in ascending.json()["items"]] == ids
+    assert [i["id"] for i in descending.json()["items"]] == ids[::-1]
+
+
+async def test_children_leave_out_documents_of_other_users(api: Api) -> None:
+    ada = api.log.register("ada")
+    bob = api.log.register("bob")
+    api.log.upload(ada, "mine", folder_id=ada.home_folder_id)
+    api.log.upload(bob, "not mine", folder_id=ada.home_folder_id)
+    api.project()
+
+    response = await api.get(ada, f"/api/folders/{ada.home_folder_id}/children")
+
+    body = response.json()
+    assert [i["title"] for i in body["items"]] == ["mine"]
+    assert body["total"] == 1
