@@ -18,7 +18,6 @@ logger = logging.getLogger(__name__)
 PROJECTOR = "postgres"
 # Held by a live batch and by a rebuild, so the two never interleave.
 PROJECTION_LOCK = 7202
-POSITION_CHANNEL = "read_model_position"
 
 
 def lock_projection(conn: Connection[Any]) -> None:
@@ -38,13 +37,12 @@ def current_position(conn: Connection[Any], projector: str = PROJECTOR) -> int:
 def record_position(
     conn: Connection[Any], position: int, projector: str = PROJECTOR
 ) -> None:
-    """Stores the position and tells listeners once the transaction commits."""
+    """Stores the position; a trigger tells listeners once the transaction commits."""
     conn.execute(
         "INSERT INTO read_model.positions (projector, position) VALUES (%s, %s)"
         " ON CONFLICT (projector) DO UPDATE SET position = EXCLUDED.position",
         (projector, position),
     )
-    conn.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(position)))
 
 
 def project_batch(

@@ -12,6 +12,18 @@ CREATE TABLE IF NOT EXISTS read_model.positions (
     projector text PRIMARY KEY,
     position bigint NOT NULL
 );
+-- Tells listeners ('projector:position' on read_model_positions) when a change of
+-- position commits: reads waiting for a position wake on it instead of polling.
+CREATE OR REPLACE FUNCTION read_model.notify_position() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('read_model_positions', NEW.projector || ':' || NEW.position);
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER positions_notify
+    AFTER INSERT OR UPDATE ON read_model.positions
+    FOR EACH ROW EXECUTE FUNCTION read_model.notify_position();
 
 CREATE TABLE IF NOT EXISTS read_model.users (
     id uuid PRIMARY KEY,

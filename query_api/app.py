@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +20,7 @@ from infra.problems import install_problem_handlers
 from infra.settings import Settings, require
 from query_api.models import Health
 from query_api.opensearch_search import OpenSearchSearch
+from query_api.positions import PositionWatcher
 from query_api.postgres_search import PostgresSearch
 from query_api.routes import documents, files, folders, search, users
 from query_api.session import POSITION_HEADER
@@ -50,8 +53,9 @@ def create_app(settings: Settings) -> FastAPI:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
+    database_url = require(settings.database_url, "database_url")
     pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
-        require(settings.database_url, "database_url"),
+        database_url,
         min_size=1,
         max_size=20,
         open=False,
@@ -60,6 +64,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await pool.open(wait=True)
     client = await connect(require(settings.nats_url, "nats_url"), "query-api")
     app.state.pool = pool
+    # Reads that wait for a position wake on the projectors' notifications.
+    app.state.positions = PositionWatcher(database_url)
+    watching = asyncio.create_task(app.state.positions.run())
     app.state.blobs = BlobStore(client.jetstream())
     opensearch = _opensearch(settings)
     app.state.search = opensearch or PostgresSearch(pool)
@@ -71,6 +78,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if opensearch is not None:
             await opensearch.close()
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching
         await client.close()
         await pool.close()
 

@@ -37,11 +37,12 @@ async def open_reader(
     """Waits for a position if asked, then authenticates on a fresh snapshot."""
     pool: AsyncConnectionPool[Any] = request.app.state.pool
     settings: Settings = request.app.state.settings
+    if wait_for is not None:
+        watcher = getattr(request.app.state, "positions", None)
+        await wait_for_position(
+            pool, wait_for, settings.read_wait_seconds, projectors, watcher
+        )
     async with pool.connection() as conn:
-        if wait_for is not None:
-            await wait_for_position(
-                conn, wait_for, settings.read_wait_seconds, projectors
-            )
         position = await read_position(conn, projectors)
         request.state.read_position = position
         principal = await _principal(conn, request.headers.get("authorization"))

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import asyncio
 
+import psycopg
+
+from query_api.positions import WATCHER_NAME
 from tests.query_api.conftest import Api
 
 
@@ -63,3 +66,32 @@ async def test_a_position_that_is_not_a_number_is_unprocessable(api: Api) -> Non
             ada, "/api/me", headers={"Paperledger-Position": value}
         )
         assert response.status_code == 422, value
+
+
+async def test_a_read_still_waits_for_its_position_while_notifications_are_down(
+    api: Api,
+) -> None:
+    ada = api.log.register("ada")
+    api.project()
+    document_id = api.log.upload(ada, "Fresh")
+    wanted = str(api.log.position)
+    with psycopg.connect(api.database_url, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = %s",
+            (WATCHER_NAME,),
+        )
+
+    request = asyncio.create_task(
+        api.get(
+            ada,
+            f"/api/documents/{document_id}",
+            headers={"Paperledger-Position": wanted},
+        )
+    )
+    await asyncio.sleep(0.1)
+    await asyncio.to_thread(api.project)
+    response = await request
+
+    assert response.status_code == 200
+    assert response.json()["title"] == "Fresh"
