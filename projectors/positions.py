@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterable
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, Cursor
 
 from projectors.postgres import project
+from projectors.postgres_documents import DocumentBatch
 from schemas.events import EventEnvelope
 from schemas.subjects import event_subject
 
@@ -18,6 +20,9 @@ logger = logging.getLogger(__name__)
 PROJECTOR = "postgres"
 # Held by a live batch and by a rebuild, so the two never interleave.
 PROJECTION_LOCK = 7202
+_SELECT_POSITION = (
+    "SELECT position FROM read_model.positions WHERE projector = %s FOR UPDATE"
+)
 
 
 def lock_projection(conn: Connection[Any]) -> None:
@@ -27,11 +32,7 @@ def lock_projection(conn: Connection[Any]) -> None:
 
 def current_position(conn: Connection[Any], projector: str = PROJECTOR) -> int:
     """Returns the position a projector has reached, locking it until commit."""
-    row = conn.execute(
-        "SELECT position FROM read_model.positions WHERE projector = %s FOR UPDATE",
-        (projector,),
-    ).fetchone()
-    return int(row[0]) if row else 0
+    return _position_of(conn.execute(_SELECT_POSITION, (projector,)))
 
 
 def record_position(
@@ -50,23 +51,36 @@ def project_batch(
 ) -> int:
     """Applies the envelopes past the stored position, all or none; returns it.
 
-    With ``isolate`` each envelope gets its own savepoint, so one the database
-    rejects is logged and skipped instead of failing the whole batch.
+    The statements of a batch go in a pipeline: one round trip reads the position
+    and the documents the batch touches, one writes the batch and commits. With
+    ``isolate`` each envelope gets its own savepoint instead, so one the database
+    rejects is logged and skipped rather than failing the whole batch.
     """
-    with conn.transaction():
+    batch = list(envelopes)
+    with contextlib.ExitStack() as stack:
+        if not isolate:
+            stack.enter_context(conn.pipeline())
+        stack.enter_context(conn.transaction())
         lock_projection(conn)
-        reached = current_position(conn)
-        fresh = {e.position: e for e in envelopes if e.position > reached}
+        stored = conn.execute(_SELECT_POSITION, (PROJECTOR,))
+        documents = None if isolate else DocumentBatch(conn, batch)
+        reached = _position_of(stored)
+        fresh = {e.position: e for e in batch if e.position > reached}
         if not fresh:
             return reached
         ordered = [fresh[position] for position in sorted(fresh)]
         if isolate:
             _project_one_by_one(conn, ordered)
         else:
-            project(conn, ordered)
+            project(conn, ordered, documents)
         reached = ordered[-1].position
         record_position(conn, reached)
     return reached
+
+
+def _position_of(cursor: Cursor[Any]) -> int:
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _project_one_by_one(conn: Connection[Any], envelopes: list[EventEnvelope]) -> None:

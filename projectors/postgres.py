@@ -19,10 +19,18 @@ from schemas.events import EventEnvelope, UnknownEventError, validate_event
 logger = logging.getLogger(__name__)
 
 
-def project(conn: Connection[Any], envelopes: Iterable[EventEnvelope]) -> int:
-    """Applies envelopes in order and returns how many changed the read models."""
+def project(
+    conn: Connection[Any],
+    envelopes: Iterable[EventEnvelope],
+    documents: DocumentBatch | None = None,
+) -> int:
+    """Applies envelopes in order and returns how many changed the read models.
+
+    ``documents`` is the batch's documents as already read, if the caller has
+    them; otherwise they are read here.
+    """
     batch = list(envelopes)
-    documents = DocumentBatch(conn, batch)
+    documents = documents or DocumentBatch(conn, batch)
     applied = 0
     for envelope in batch:
         try:

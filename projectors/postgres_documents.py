@@ -1,13 +1,17 @@
-"""Document read models: folded per batch in memory, written in bulk with COPY."""
+"""Document read models: folded per batch in memory, written in a few statements.
+
+Each table gets one statement per batch whose rows travel as one JSON parameter,
+so a batch costs the same few round trips whatever its size, and they pipeline.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from psycopg import Connection, Cursor
+from psycopg import Connection
 from psycopg.rows import dict_row
 
 from projectors.document_view import DocumentView, OriginalView, PageView, evolve
@@ -16,14 +20,32 @@ from schemas.events import EventEnvelope
 
 
 class DocumentBatch:
-    """Folds the document events of one batch and writes each document once."""
+    """Folds the document events of one batch and writes each document once.
 
-    def __init__(self, conn: Connection[Any], batch: list[EventEnvelope]) -> None:
+    ``known`` holds views as they stand in the tables, without their pages, for
+    a caller that keeps them (a rebuild); the rest are read from the tables.
+    Pages are read only for documents an OCR outcome of this batch may change.
+    """
+
+    def __init__(
+        self,
+        conn: Connection[Any],
+        batch: list[EventEnvelope],
+        known: Mapping[UUID, DocumentView] | None = None,
+    ) -> None:
         self._conn = conn
+        known = known or {}
         ids = {e.aggregate_id for e in batch if e.type.startswith("Document.")}
-        self._before = _load_views(conn, ids)
+        paged = {e.aggregate_id for e in batch if e.type in _PAGE_EVENTS}
+        loaded, pages = _load_views(conn, ids - known.keys(), paged)
+        self._before = {i: known[i] for i in ids if i in known} | loaded
+        for document_id, document_pages in pages.items():
+            view = self._before[document_id]
+            self._before[document_id] = view.model_copy(
+                update={"pages": document_pages}
+            )
         self._views = dict(self._before)
-        self._history: list[tuple[Any, ...]] = []
+        self._history: list[dict[str, Any]] = []
 
     def apply(self, envelope: EventEnvelope) -> None:
         """Folds one document event into the batch, or raises why it cannot."""
@@ -31,47 +53,32 @@ class DocumentBatch:
         self._views[envelope.aggregate_id] = evolve(view, envelope)
         self._history.append(_history_row(envelope))
 
+    def changed(self) -> list[DocumentView]:
+        """Returns the documents this batch changed, as they now stand."""
+        return [v for k, v in self._views.items() if self._before.get(k) != v]
+
     def write(self) -> None:
         """Writes history rows, changed documents, replaced pages and new words."""
-        changed = [v for k, v in self._views.items() if self._before.get(k) != v]
+        changed = self.changed()
         repaged = [v for v in changed if _pages_changed(self._before.get(v.id), v)]
         if not (self._history or changed):
             return
         repaged_ids = {v.id for v in repaged}
-        cursor = self._conn.cursor()
-        cursor.execute(_STAGING)
-        _copy(cursor, "staged_history", _HISTORY_COLUMNS, self._history)
-        documents = (_row(v, v.id in repaged_ids) for v in changed)
-        _copy(cursor, "staged_documents", _STAGED_DOCUMENT_COLUMNS, documents)
-        pages = [_page_row(v, page) for v in repaged for page in v.pages]
-        _copy(
-            cursor, "staged_pages", ("document_id", "number", "text", "config"), pages
-        )
-        _copy(cursor, "staged_words", ("owner_id", "word"), _words(changed, repaged))
-        cursor.execute(_MERGE_HISTORY)
+        execute = self._conn.execute
+        execute(_MERGE_HISTORY, (_json(self._history),))
         if repaged:
-            cursor.execute(
-                "DELETE FROM read_model.pages WHERE document_id = ANY(%s)",
-                (list(repaged_ids),),
-            )
-            cursor.execute(_MERGE_PAGES)
+            execute(_DELETE_PAGES, (list(repaged_ids),))
+            pages = [_page_row(v, page) for v in repaged for page in v.pages]
+            execute(_MERGE_PAGES, (_json(pages),))
         # Documents come after their pages: the body vector is made of the pages'.
-        cursor.execute(_MERGE_DOCUMENTS)
-        cursor.execute(_MERGE_WORDS)
-        cursor.execute(
-            "TRUNCATE staged_history, staged_documents, staged_pages, staged_words"
-        )
+        documents = [_row(v, v.id in repaged_ids) for v in changed]
+        execute(_MERGE_DOCUMENTS, (_json(documents),))
+        words = [{"owner_id": o, "word": w} for o, w in _words(changed, repaged)]
+        execute(_MERGE_WORDS, (_json(words),))
 
 
-def _copy(
-    cursor: Cursor[Any],
-    table: str,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-) -> None:
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=str, separators=(",", ":"))
 
 
 def _pages_changed(before: DocumentView | None, after: DocumentView) -> bool:
@@ -80,20 +87,20 @@ def _pages_changed(before: DocumentView | None, after: DocumentView) -> bool:
     return (before.pages, before.lang) != (after.pages, after.lang)
 
 
-def _history_row(envelope: EventEnvelope) -> tuple[Any, ...]:
-    data = json.dumps(envelope.data)
-    if "\\u0000" in data:
-        data = json.dumps(clean_json(envelope.data))
-    return (
-        envelope.aggregate_id,
-        envelope.version,
-        envelope.position,
-        envelope.type,
-        envelope.schema_version,
-        envelope.timestamp,
-        envelope.actor,
-        data,
-    )
+def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
+    data = envelope.data
+    if "\\u0000" in json.dumps(data):
+        data = clean_json(data)
+    return {
+        "document_id": envelope.aggregate_id,
+        "version": envelope.version,
+        "position": envelope.position,
+        "type": envelope.type,
+        "schema_version": envelope.schema_version,
+        "timestamp": envelope.timestamp,
+        "actor": envelope.actor,
+        "data": data,
+    }
 
 
 def _words(
@@ -112,56 +119,62 @@ def _words(
     )
 
 
-def _row(view: DocumentView, repaged: bool) -> tuple[Any, ...]:
-    return (
-        view.id,
-        view.owner_id,
-        clean(view.title),
-        view.folder_id,
-        [clean(tag) for tag in view.tags],
-        view.lang,
-        view.ocr_status,
-        view.ocr_reason,
-        view.page_count,
-        view.original.sha256,
-        clean(view.original.filename),
-        view.original.content_type,
-        view.original.size,
-        view.pdf_sha256,
-        view.archive_sha256,
-        view.trashed,
-        view.created_at,
-        view.updated_at,
-        view.version,
-        text_search_config(view.lang),
-        repaged,
-    )
+def _row(view: DocumentView, repaged: bool) -> dict[str, Any]:
+    return {
+        "id": view.id,
+        "owner_id": view.owner_id,
+        "title": clean(view.title),
+        "folder_id": view.folder_id,
+        "tags": [clean(tag) for tag in view.tags],
+        "lang": view.lang,
+        "ocr_status": view.ocr_status,
+        "ocr_reason": view.ocr_reason,
+        "page_count": view.page_count,
+        "original_sha256": view.original.sha256,
+        "original_filename": clean(view.original.filename),
+        "content_type": view.original.content_type,
+        "size": view.original.size,
+        "pdf_sha256": view.pdf_sha256,
+        "archive_sha256": view.archive_sha256,
+        "trashed": view.trashed,
+        "created_at": view.created_at,
+        "updated_at": view.updated_at,
+        "version": view.version,
+        "config": text_search_config(view.lang),
+        "repaged": repaged,
+    }
 
 
-def _page_row(view: DocumentView, page: PageView) -> tuple[Any, ...]:
-    return (view.id, page.number, clean(page.text), text_search_config(view.lang))
+def _page_row(view: DocumentView, page: PageView) -> dict[str, Any]:
+    return {
+        "document_id": view.id,
+        "number": page.number,
+        "text": clean(page.text),
+        "config": text_search_config(view.lang),
+    }
 
 
-def _load_views(conn: Connection[Any], ids: set[UUID]) -> dict[UUID, DocumentView]:
-    if not ids:
-        return {}
-    cursor = conn.cursor(row_factory=dict_row)
-    pages: dict[UUID, list[PageView]] = {}
-    cursor.execute(
-        "SELECT document_id, number, text FROM read_model.pages"
-        " WHERE document_id = ANY(%s) ORDER BY document_id, number",
-        (list(ids),),
-    )
-    for row in cursor:
-        pages.setdefault(row["document_id"], []).append(
+def _load_views(
+    conn: Connection[Any], ids: set[UUID], paged: set[UUID]
+) -> tuple[dict[UUID, DocumentView], dict[UUID, tuple[PageView, ...]]]:
+    """Returns the stored views of ``ids``, without pages, and the pages of ``paged``.
+
+    Both queries are sent before either is read, so in a pipeline they share a
+    round trip.
+    """
+    documents = conn.cursor(row_factory=dict_row)
+    if ids:
+        documents.execute(_SELECT_DOCUMENTS, (list(ids),))
+    pages = conn.cursor(row_factory=dict_row)
+    if paged:
+        pages.execute(_SELECT_PAGES, (list(paged),))
+    views = {row["id"]: view_of_row(row, ()) for row in documents} if ids else {}
+    found: dict[UUID, list[PageView]] = {}
+    for row in pages if paged else ():
+        found.setdefault(row["document_id"], []).append(
             PageView(number=row["number"], text=row["text"])
         )
-    cursor.execute(
-        f"SELECT {', '.join(_DOCUMENT_COLUMNS)} FROM read_model.documents"
-        " WHERE id = ANY(%s)",
-        (list(ids),),
-    )
-    return {row["id"]: view_of_row(row, pages.get(row["id"], [])) for row in cursor}
+    return views, {k: tuple(v) for k, v in found.items()}
 
 
 def view_of_row(row: dict[str, Any], pages: Sequence[PageView]) -> DocumentView:
@@ -176,16 +189,7 @@ def view_of_row(row: dict[str, Any], pages: Sequence[PageView]) -> DocumentView:
     return DocumentView(**row, pages=tuple(pages), original=original)
 
 
-_HISTORY_COLUMNS = (
-    "document_id",
-    "version",
-    "position",
-    "type",
-    "schema_version",
-    "timestamp",
-    "actor",
-    "data",
-)
+_PAGE_EVENTS = frozenset({"Document.OcrCompleted", "Document.OcrFailed"})
 _DOCUMENT_COLUMNS = (
     "id",
     "owner_id",
@@ -207,22 +211,46 @@ _DOCUMENT_COLUMNS = (
     "updated_at",
     "version",
 )
-_STAGED_DOCUMENT_COLUMNS = (*_DOCUMENT_COLUMNS, "config", "repaged")
-# Staging tables live as long as the connection; each write empties them after use.
-_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS staged_history
-    (LIKE read_model.document_events INCLUDING DEFAULTS);
-CREATE TEMP TABLE IF NOT EXISTS staged_documents
-    (LIKE read_model.documents INCLUDING DEFAULTS);
-ALTER TABLE staged_documents ADD COLUMN IF NOT EXISTS config regconfig,
-    ADD COLUMN IF NOT EXISTS repaged boolean;
-CREATE TEMP TABLE IF NOT EXISTS staged_pages
-    (document_id uuid, number integer, text text, config regconfig);
-CREATE TEMP TABLE IF NOT EXISTS staged_words (owner_id uuid, word text);
+_DOCUMENT_TYPES = (
+    "uuid",
+    "uuid",
+    "text",
+    "uuid",
+    "text[]",
+    "text",
+    "text",
+    "text",
+    "integer",
+    "text",
+    "text",
+    "text",
+    "bigint",
+    "text",
+    "text",
+    "boolean",
+    "timestamptz",
+    "timestamptz",
+    "integer",
+)
+_SELECT_DOCUMENTS = (
+    f"SELECT {', '.join(_DOCUMENT_COLUMNS)} FROM read_model.documents"
+    " WHERE id = ANY(%s)"
+)
+_SELECT_PAGES = (
+    "SELECT document_id, number, text FROM read_model.pages"
+    " WHERE document_id = ANY(%s) ORDER BY document_id, number"
+)
+_MERGE_HISTORY = """
+INSERT INTO read_model.document_events
+    (document_id, version, position, type, schema_version, timestamp, actor, data)
+SELECT * FROM json_to_recordset(%s::json) AS h(document_id uuid, version integer,
+    position bigint, type text, schema_version integer, timestamp timestamptz,
+    actor text, data jsonb)
+ON CONFLICT DO NOTHING
 """
-_MERGE_HISTORY = (
-    "INSERT INTO read_model.document_events SELECT * FROM staged_history"
-    " ON CONFLICT DO NOTHING"
+_DOCUMENT_RECORD = ", ".join(
+    f"{name} {kind}"
+    for name, kind in zip(_DOCUMENT_COLUMNS, _DOCUMENT_TYPES, strict=True)
 )
 # A document whose pages did not change keeps its body vector: the new one is NULL.
 _MERGE_DOCUMENTS = f"""
@@ -230,7 +258,9 @@ INSERT INTO read_model.documents ({", ".join(_DOCUMENT_COLUMNS)},
     search_config, search_vector, body_vector, match_vector)
 SELECT {", ".join(_DOCUMENT_COLUMNS)}, config, v.meta, v.body,
     v.meta || coalesce(v.body, '')
-FROM staged_documents s, LATERAL (
+FROM json_to_recordset(%s::json)
+    AS s({_DOCUMENT_RECORD}, config regconfig, repaged boolean),
+LATERAL (
     SELECT setweight(to_tsvector(config, title), 'A')
         || setweight(to_tsvector(config, array_to_string(tags, ' ')), 'B') AS meta,
         CASE WHEN s.repaged THEN read_model.body_vector(s.id) END AS body
@@ -245,11 +275,15 @@ ON CONFLICT (id) DO UPDATE SET {
     match_vector = EXCLUDED.search_vector
         || coalesce(EXCLUDED.body_vector, documents.body_vector, '')
 """
-_MERGE_PAGES = (
-    "INSERT INTO read_model.pages (document_id, number, text, search_vector)"
-    " SELECT document_id, number, text, to_tsvector(config, text) FROM staged_pages"
-)
-_MERGE_WORDS = (
-    "INSERT INTO read_model.vocabulary (owner_id, word)"
-    " SELECT owner_id, word FROM staged_words ON CONFLICT DO NOTHING"
-)
+_DELETE_PAGES = "DELETE FROM read_model.pages WHERE document_id = ANY(%s)"
+_MERGE_PAGES = """
+INSERT INTO read_model.pages (document_id, number, text, search_vector)
+SELECT document_id, number, text, to_tsvector(config, text)
+FROM json_to_recordset(%s::json)
+    AS p(document_id uuid, number integer, text text, config regconfig)
+"""
+_MERGE_WORDS = """
+INSERT INTO read_model.vocabulary (owner_id, word)
+SELECT owner_id, word FROM json_to_recordset(%s::json) AS w(owner_id uuid, word text)
+ON CONFLICT DO NOTHING
+"""
