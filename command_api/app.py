@@ -12,8 +12,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from command_api import errors
 from command_api.application import Paperledger
-from command_api.nats import serve_commands
+from command_api.nats import follow_revocations, serve_commands
 from command_api.routes import router
+from infra.auth import TokenCache
 from infra.blobs import BlobStore
 from infra.http import FORM_OVERHEAD_BYTES, BodyLimit
 from infra.nats import connect, ensure_blob_bucket
@@ -34,17 +35,6 @@ _STATUS = {
 }
 
 
-def _cache_env(settings: Settings) -> dict[str, str]:
-    # A cached aggregate is brought up to date from the store before each use
-    # (fast-forward), so several command API processes stay correct.
-    if not settings.aggregate_cache_size:
-        return {}
-    return {
-        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
-    }
-
-
 def create_app(settings: Settings) -> FastAPI:
     """Returns the command API bound to the services ``settings`` names."""
     database_url = require(settings.database_url, "database_url")
@@ -54,9 +44,11 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         create_read_models(database_url)
         app.state.ledger = Paperledger(
-            env=eventsourcing_env(database_url) | _cache_env(settings),
+            env=eventsourcing_env(database_url),
             group_commit=settings.group_commit,
+            cache_size=settings.aggregate_cache_size,
         )
+        app.state.tokens = TokenCache()
         # Every request looks its token up; one connection would queue them all.
         app.state.pool = AsyncConnectionPool(
             database_url,
@@ -71,6 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
         await ensure_blob_bucket(js)
         app.state.blobs = BlobStore(js)
         subscriptions = await serve_commands(client, app.state.ledger)
+        subscriptions.append(await follow_revocations(client, app.state.tokens))
         logger.info("command API ready")
         try:
             yield

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -14,6 +15,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from command_api.cache import AggregateCache, copy_of
 from command_api.domain import (
     Document,
     Folder,
@@ -21,7 +23,12 @@ from command_api.domain import (
     idempotent_id,
     user_id_for,
 )
-from command_api.errors import ConflictError, InvalidCommandError, NotFoundError
+from command_api.errors import (
+    CommandError,
+    ConflictError,
+    InvalidCommandError,
+    NotFoundError,
+)
 from command_api.group_commit import GroupCommitter
 from infra.auth import hash_token, new_token
 
@@ -43,7 +50,13 @@ class Written:
 
 
 class Paperledger(Application[UUID]):
-    """Users, folders and documents, stored as events in one notification log."""
+    """Users, folders and documents, stored as events in one notification log.
+
+    With ``cache_size``, up to that many aggregates are kept in memory and
+    trusted (see ``command_api.cache``): a command on a cached aggregate reads
+    nothing from the store, and one that met stale state is tried again on
+    fresh state before it is answered.
+    """
 
     name = "Paperledger"
     # A long history loads from its newest snapshot and the events after it.
@@ -56,10 +69,20 @@ class Paperledger(Application[UUID]):
     }
 
     def __init__(
-        self, env: Mapping[str, str] | None = None, *, group_commit: bool = False
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        group_commit: bool = False,
+        cache_size: int = 0,
     ) -> None:
         super().__init__(env)
+        self.cache = AggregateCache(cache_size)
         self._committer = GroupCommitter(self.save) if group_commit else None
+
+    @property
+    def group_commit(self) -> bool:
+        """Says whether concurrent commands share transactions."""
+        return self._committer is not None
 
     def close(self) -> None:
         """Finishes the queued saves and closes the event store's connections."""
@@ -70,14 +93,29 @@ class Paperledger(Application[UUID]):
     def commit(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         """Saves the aggregates' new events, sharing a transaction when it can."""
         if self._committer is None:
-            return self.save(*aggregates)
-        recordings = self._committer.save(*aggregates)
-        # Shared transactions save bare events, which the library does not snapshot.
-        for recording in recordings:
-            event = recording.domain_event
-            if event.originator_version % SNAPSHOT_INTERVAL == 0:
-                self.take_snapshot(event.originator_id, event.originator_version)
+            recordings = self.save(*aggregates)
+        else:
+            recordings = self._committer.save(*aggregates)
+            for aggregate_id, version in due_snapshots(recordings):
+                self.take_snapshot(aggregate_id, version)
+        for aggregate in aggregates:
+            self.cache.put(aggregate)
         return recordings
+
+    def submit(self, document: Document) -> Future[list[Recording[UUID]]]:
+        """Queues a changed document for the next shared transaction; never blocks.
+
+        Only with group commit. Once the future is done, ``committed`` answers.
+        """
+        assert self._committer is not None, "submit needs group commit"
+        return self._committer.submit(document)
+
+    def committed(
+        self, document: Document, recordings: list[Recording[UUID]]
+    ) -> Written:
+        """Keeps a document whose submitted change was stored; returns the answer."""
+        self.cache.put(document)
+        return Written(document.id, document.version, recordings[-1].notification.id)
 
     def register_user(self, name: str) -> Written:
         """Creates a user with a home folder and an inbox folder."""
@@ -105,7 +143,7 @@ class Paperledger(Application[UUID]):
 
     def issue_token(self, name: str, label: str = "") -> tuple[str, Written]:
         """Returns a new bearer token for the user called ``name``."""
-        user = self._get(User, user_id_for(name), "user")
+        user = self._load(User, user_id_for(name), "user")
         token = new_token()
         user.issue_token(uuid4(), hash_token(token), label[:200])
         recordings = self.save(user)
@@ -156,20 +194,38 @@ class Paperledger(Application[UUID]):
         """Applies one change (rename, move, tag, untag, trash, restore)."""
         if change == "move":
             self.owned_folder(args[0], actor)
-        for attempt in range(ATTEMPTS):
-            document = self.owned_document(document_id, actor)
-            if expected_version is not None and document.version != expected_version:
-                raise ConflictError(
-                    f"the document is at version {document.version}, "
-                    f"not {expected_version}"
-                )
+
+        def apply(document: Document) -> None:
             getattr(document, change)(*args, actor=str(actor))
-            try:
-                return self._write(document)
-            except IntegrityError:
-                if expected_version is not None or attempt == ATTEMPTS - 1:
-                    raise ConflictError("the document changed meanwhile") from None
-        raise AssertionError("unreachable")
+
+        return self._change(document_id, actor, expected_version, apply)
+
+    def change_cached(
+        self,
+        actor: UUID,
+        document_id: UUID,
+        expected_version: int | None,
+        change: str,
+        *args: Any,
+    ) -> Document | None:
+        """Returns the cached document with the change made, if that can be trusted.
+
+        It reads nothing from the store. None means that fresh state must
+        answer: nothing is cached, If-Match differs from the cached version,
+        the change would change nothing or was refused.
+        """
+        document = self.cache.get(document_id)
+        if not isinstance(document, Document) or document.owner_id != actor:
+            return None
+        if expected_version is not None and document.version != expected_version:
+            return None
+        if change == "move" and not self._cached_folder_of(args[0], actor):
+            return None
+        try:
+            getattr(document, change)(*args, actor=str(actor))
+        except CommandError:
+            return None
+        return document if document.pending_events else None
 
     def complete_ocr(self, document_id: UUID, **result: Any) -> Written:
         """Records an OCR result; a stale or repeated one changes nothing."""
@@ -194,17 +250,77 @@ class Paperledger(Application[UUID]):
             raise NotFoundError("no document with that id")
         return document
 
+    def _cached_folder_of(self, folder_id: UUID, actor: UUID) -> bool:
+        # A folder never changes its owner, so a cached one is as good as fresh.
+        folder = self.cache.get(folder_id)
+        return isinstance(folder, Folder) and folder.owner_id == actor
+
     def _record_ocr(
         self, document_id: UUID, method: str, result: dict[str, Any]
     ) -> Written:
-        for _ in range(ATTEMPTS):
-            document = self._get(Document, document_id, "document")
+        def apply(document: Document) -> None:
             getattr(document, method)(**result)
+
+        return self._change(document_id, None, None, apply)
+
+    def _change(
+        self,
+        document_id: UUID,
+        actor: UUID | None,
+        expected_version: int | None,
+        apply: Callable[[Document], None],
+    ) -> Written:
+        """Applies a change to a document and stores it, as one by one would.
+
+        Cached state may be stale, so whatever it cannot decide alone (a
+        mismatched If-Match, a change that changes nothing, a refusal, a
+        conflict in the store) is decided again on fresh state. Without
+        If-Match, a command that lost a race to another writer is tried again.
+        """
+        fresh = False
+        races = 0
+        while True:
+            document, cached = self._document(document_id, actor, fresh)
+            fresh = True
+            if expected_version is not None and document.version != expected_version:
+                if cached:
+                    continue
+                raise ConflictError(
+                    f"the document is at version {document.version}, "
+                    f"not {expected_version}"
+                )
+            try:
+                apply(document)
+            except CommandError:
+                if cached:
+                    continue
+                raise
+            if cached and not document.pending_events:
+                continue
             try:
                 return self._write(document)
             except IntegrityError:
-                continue
-        raise ConflictError("the document kept changing while OCR was recorded")
+                self.cache.forget(document_id)
+                if cached:
+                    continue
+                races += 1
+                if expected_version is not None or races == ATTEMPTS:
+                    raise ConflictError("the document changed meanwhile") from None
+
+    def _document(
+        self, document_id: UUID, actor: UUID | None, fresh: bool
+    ) -> tuple[Document, bool]:
+        """Returns the document (the actor's, if named) and whether it was cached."""
+        if not fresh:
+            cached = self.cache.get(document_id)
+            if isinstance(cached, Document) and (
+                actor is None or cached.owner_id == actor
+            ):
+                return cached, True
+        document = self._load(Document, document_id, "document")
+        if actor is not None and document.owner_id != actor:
+            raise NotFoundError("no document with that id")
+        return document, False
 
     def _create(self, make: Any, aggregate_id: UUID) -> Written:
         if self._exists(aggregate_id):
@@ -223,6 +339,7 @@ class Paperledger(Application[UUID]):
 
     def _write(self, aggregate: Aggregate) -> Written:
         if not aggregate.pending_events:
+            self.cache.put(aggregate)
             return Written(
                 aggregate.id, aggregate.version, self._position(aggregate.id)
             )
@@ -230,15 +347,29 @@ class Paperledger(Application[UUID]):
         return Written(aggregate.id, aggregate.version, recordings[-1].notification.id)
 
     def _exists(self, aggregate_id: UUID) -> bool:
-        return aggregate_id in self.repository
+        return (
+            self.cache.get(aggregate_id) is not None or aggregate_id in self.repository
+        )
 
     def _get(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        """Returns the aggregate, from the cache if it is there.
+
+        Only for what a stale copy cannot get wrong: an owner, a folder.
+        """
+        cached = self.cache.get(aggregate_id)
+        if isinstance(cached, kind):
+            return cached
+        return self._load(kind, aggregate_id, what)
+
+    def _load(self, kind: type[A], aggregate_id: UUID, what: str) -> A:
+        """Returns the aggregate as the store has it now, and caches it."""
         try:
             aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFoundError(f"no {what} with that id") from None
         if not isinstance(aggregate, kind):
             raise NotFoundError(f"no {what} with that id")
+        self.cache.put(copy_of(aggregate))
         return aggregate
 
     def _position(self, aggregate_id: UUID) -> int:
@@ -257,3 +388,15 @@ class Paperledger(Application[UUID]):
             row = cursor.fetchone()
         assert row is not None
         return int(row["position"])
+
+
+def due_snapshots(recordings: list[Recording[UUID]]) -> list[tuple[UUID, int]]:
+    """Returns the aggregate versions these recordings make due for a snapshot.
+
+    Shared transactions save bare events, which the library does not snapshot.
+    """
+    return [
+        (r.domain_event.originator_id, r.domain_event.originator_version)
+        for r in recordings
+        if r.domain_event.originator_version % SNAPSHOT_INTERVAL == 0
+    ]

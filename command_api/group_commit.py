@@ -52,9 +52,17 @@ class GroupCommitter:
 
     def save(self, *aggregates: Aggregate) -> list[Recording[UUID]]:
         """Saves the aggregates in the next shared transaction; blocks until done."""
+        return self.submit(*aggregates).result()
+
+    def submit(self, *aggregates: Aggregate) -> Future[list[Recording[UUID]]]:
+        """Queues the aggregates for the next shared transaction; does not block.
+
+        The aggregates' new events are taken at once; the future holds the
+        recordings, or the error that kept them from being stored.
+        """
         pending = _Pending(aggregates)
         self._queue.put(pending)
-        return pending.future.result()
+        return pending.future
 
     def close(self) -> None:
         """Lets the queued saves finish, then stops the committing thread."""
@@ -66,7 +74,8 @@ class GroupCommitter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
+            batch: list[_Pending] = []
+            _take(first, batch)
             stop = self._drain(batch)
             while batch:
                 batch = self._commit(batch)
@@ -82,7 +91,7 @@ class GroupCommitter:
                 return False
             if pending is None:
                 return True
-            batch.append(pending)
+            _take(pending, batch)
         return False
 
     def _commit(self, batch: list[_Pending]) -> list[_Pending]:
@@ -128,3 +137,12 @@ class GroupCommitter:
             pending.future.set_result(self._save(*pending.events))
         except Exception as e:
             pending.future.set_exception(e)
+
+
+def _take(pending: _Pending, batch: list[_Pending]) -> None:
+    """Adds a save to ``batch`` unless its caller cancelled it while it was queued.
+
+    From here on it can no longer be cancelled, so its caller learns the outcome.
+    """
+    if pending.future.set_running_or_notify_cancel():
+        batch.append(pending)

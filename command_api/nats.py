@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import anyio
 from nats.aio.client import Client
@@ -14,8 +15,15 @@ from pydantic import BaseModel, ValidationError
 
 from command_api.application import Paperledger, Written
 from command_api.errors import CommandError, NotFoundError
+from infra.auth import TokenCache
 from schemas.commands import CommandReply, CompleteOcr, FailOcr
-from schemas.subjects import COMMAND_QUEUE_GROUP, COMPLETE_OCR, FAIL_OCR
+from schemas.events import EventEnvelope
+from schemas.subjects import (
+    COMMAND_QUEUE_GROUP,
+    COMPLETE_OCR,
+    FAIL_OCR,
+    event_subject,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,3 +100,19 @@ async def serve_commands(client: Client, ledger: Paperledger) -> list[Subscripti
             cb=responder(FailOcr, lambda c: _fail(ledger, c)),
         ),
     ]
+
+
+async def follow_revocations(client: Client, tokens: TokenCache) -> Subscription:
+    """Refuses a revoked token as soon as its event is published."""
+
+    async def revoked(msg: Msg) -> None:
+        try:
+            envelope = EventEnvelope.model_validate_json(msg.data)
+            token_id = UUID(str(envelope.data["token_id"]))
+        except (ValidationError, KeyError, ValueError):
+            logger.error("unreadable event on %s", msg.subject)
+            return
+        tokens.revoke(token_id)
+        logger.info("token %s revoked at position %s", token_id, envelope.position)
+
+    return await client.subscribe(event_subject("User.TokenRevoked"), cb=revoked)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, File, Form, Header, Path, Request, Uploa
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from command_api import dispatch
 from command_api.application import Paperledger, Written
 from command_api.errors import FileTooLargeError, InvalidCommandError
 from command_api.uploads import check, default_title, safe_filename
@@ -189,23 +190,13 @@ async def update_document(
     expected = parse_if_match(if_match)
     written: Written | None = None
     if body.title is not None:
-        written = await _run(
-            ledger.change_document,
-            user.user_id,
-            document_id,
-            expected,
-            "rename",
-            body.title,
+        written = await dispatch.change_document(
+            ledger, user.user_id, document_id, expected, "rename", body.title
         )
         expected = written.version if expected is not None else None
     if body.folder_id is not None:
-        written = await _run(
-            ledger.change_document,
-            user.user_id,
-            document_id,
-            expected,
-            "move",
-            body.folder_id,
+        written = await dispatch.change_document(
+            ledger, user.user_id, document_id, expected, "move", body.folder_id
         )
     assert written is not None
     return write_response(written)
@@ -262,8 +253,8 @@ async def _change(
     change: str,
     *args: Any,
 ) -> JSONResponse:
-    written = await _run(
-        _ledger(request).change_document,
+    written = await dispatch.change_document(
+        _ledger(request),
         user.user_id,
         document_id,
         parse_if_match(if_match),

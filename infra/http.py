@@ -8,7 +8,7 @@ from fastapi import Header, Request
 from psycopg_pool import AsyncConnectionPool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from infra.auth import Principal, authenticate, bearer_token
+from infra.auth import Principal, TokenCache, bearer_token, find_token, hash_token
 from infra.problems import Problem, problem_response
 
 # Multipart framing and form fields around an uploaded file.
@@ -19,7 +19,11 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="paperledger"'}
 async def current_user(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Principal:
-    """Returns the user whose bearer token the request carries, or answers 401."""
+    """Returns the user whose bearer token the request carries, or answers 401.
+
+    Where the app keeps a ``TokenCache`` as ``state.tokens``, a token that
+    authenticated a moment ago is not looked up again.
+    """
     token = bearer_token(authorization)
     if token is None:
         raise Problem(
@@ -28,17 +32,28 @@ async def current_user(
             "Send 'Authorization: Bearer <token>'.",
             headers=UNAUTHORIZED_HEADERS,
         )
+    token_hash = hash_token(token)
+    tokens: TokenCache | None = getattr(request.app.state, "tokens", None)
+    principal = tokens.get(token_hash) if tokens is not None else None
+    if principal is None:
+        principal = await _look_up(request, tokens, token_hash)
+    return principal
+
+
+async def _look_up(
+    request: Request, tokens: TokenCache | None, token_hash: str
+) -> Principal:
     pool: AsyncConnectionPool = request.app.state.pool
     async with pool.connection() as conn:
-        principal = await authenticate(conn, token)
-    if principal is None:
+        found = await find_token(conn, token_hash)
+    if found is None or (tokens is not None and not tokens.put(token_hash, *found)):
         raise Problem(
             401,
             "Unauthorized",
             "The token is unknown or revoked.",
             headers=UNAUTHORIZED_HEADERS,
         )
-    return principal
+    return found[1]
 
 
 class BodyLimit:
