@@ -166,9 +166,13 @@ def write(services: Services, plan: CorpusPlan) -> tuple[Any, int]:
         ledger.close()
 
 
-async def project(services: Services, last: int) -> dict[str, float]:
-    """Runs the relay and the projectors until each reached ``last``; their times."""
-    sinks: list[Sink] = [PostgresSink(services.database_url)]
+async def project(
+    services: Services, adapters: list[str], last: int
+) -> dict[str, float]:
+    """Runs the relay and the adapters' projectors until each reached ``last``."""
+    sinks: list[Sink] = []
+    if "postgres" in adapters:
+        sinks.append(PostgresSink(services.database_url))
     if services.opensearch_url:
         sinks.append(OpenSearchSink(services.opensearch_url, services.database_url))
     started = time.monotonic()
@@ -248,7 +252,7 @@ async def run(
         keep_corpus(root, plan, corpus)
     else:
         logger.info("reusing the corpus in %s", root)
-    projected = await project(services, corpus.last)
+    projected = await project(services, args.adapters, corpus.last)
     terms = {"rare": corpus.rare_terms, "common": corpus.common_terms}
     timings = await _measure(services, args.adapters, corpus.owner, terms, args.queries)
     _print(plan, corpus.seconds, projected, timings)

@@ -2,8 +2,11 @@
 
 A document is one OpenSearch document with its pages nested, so an atom matches
 "anywhere" when it matches the heading (title and tags) or one page; the groups
-of the expression are combined at the document level. A separate nested clause
-finds the pages that match any required atom, for the page list and the snippet.
+of the expression are combined at the document level. One nested clause finds
+the pages that match any required atom, for the page list and the snippet, and
+is required with the heading as its alternative: a hit has a word that its
+language does not drop as a stop word. A query of one group needs nothing else,
+so each of its atoms is looked up on the pages once.
 """
 
 from __future__ import annotations
@@ -64,24 +67,21 @@ def search_body(
     misspelt: frozenset[Atom] = frozenset(),
 ) -> Query:
     """Returns the body of the search for a page of hits of ``expression``."""
+    # The found clause implies the only group of a one-group query.
     required = [
-        _any_of([anywhere(atom, misspelt=atom in misspelt) for atom in group])
+        _group(group, misspelt)
         for group in expression.required
+        if len(expression.required) > 1
     ]
     excluded = [
         anywhere(atom, misspelt=False, neutral=False) for atom in expression.excluded
-    ]
-    positive = [
-        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
-        for atom in expression.positive
     ]
     return {
         "query": {
             "bool": {
                 "filter": [owner_filter(owner_id), *_filters(query)],
-                "must": required,
+                "must": [*required, _found(expression, misspelt)],
                 "must_not": excluded,
-                "should": [_matching_pages(_any_of(positive))],
             }
         },
         "from": (query.page - 1) * query.page_size,
@@ -90,8 +90,44 @@ def search_body(
         "track_scores": True,
         "sort": _SORTS[query.sort],
         "_source": _SOURCE,
-        "highlight": _highlight("heading"),
+        "highlight": _highlight("heading", _widened(expression, misspelt)),
     }
+
+
+def _group(group: tuple[Atom, ...], misspelt: frozenset[Atom]) -> Query:
+    """Returns the query of a group, which a stop word alone leaves unrestricted."""
+    neutral = [anywhere(atom, misspelt=atom in misspelt) for atom in group]
+    if len(group) == 1:
+        return neutral[0]
+    # A stop word must not open an OR group to everything: the group needs one
+    # of its atoms unless all of them are stop words.
+    strict = [
+        anywhere(atom, misspelt=atom in misspelt, neutral=False) for atom in group
+    ]
+    return _any_of([*strict, {"bool": {"must": neutral}}])
+
+
+def _found(expression: SearchExpression, misspelt: frozenset[Atom]) -> Query:
+    """Returns the clause that a hit matches with one of its atoms, stop words not."""
+    atoms = expression.positive
+    on_pages = [
+        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
+        for atom in atoms
+    ]
+    on_heading = [
+        _on_fields("heading", atom, misspelt=atom in misspelt, neutral=False)
+        for atom in atoms
+    ]
+    pages = _matching_pages(_any_of(on_pages), _widened(expression, misspelt))
+    return _any_of([pages, _boosted(_any_of(on_heading), HEADING_BOOST)])
+
+
+def _widened(expression: SearchExpression, misspelt: frozenset[Atom]) -> bool:
+    """Tells whether some atom is matched on the words as written, not the stems."""
+    return any(
+        atom in misspelt or (isinstance(atom, Term) and atom.prefix)
+        for atom in expression.positive
+    )
 
 
 def anywhere(atom: Atom, *, misspelt: bool, neutral: bool = True) -> Query:
@@ -168,7 +204,7 @@ def _filters(query: SearchQuery) -> list[Query]:
     return filters
 
 
-def _matching_pages(on_page: Query) -> Query:
+def _matching_pages(on_page: Query, widened: bool) -> Query:
     """Returns the clause that scores pages and lists every match, best first.
 
     Each listed page is highlighted; the best one gives the snippet.
@@ -183,14 +219,16 @@ def _matching_pages(on_page: Query) -> Query:
                 "size": MAX_PAGES_LISTED,
                 "_source": False,
                 "docvalue_fields": ["pages.number"],
-                "highlight": _highlight("pages"),
+                "highlight": _highlight("pages", widened),
             },
         }
     }
 
 
-def _highlight(path: str) -> Query:
-    fields = [*stemmed_fields(path), *words_fields(path)]
+def _highlight(path: str, widened: bool) -> Query:
+    # Only the fields a query searches get marks, and each costs an analysis of
+    # every listed page: the words as written are highlighted only when searched.
+    fields = [*stemmed_fields(path), *(words_fields(path) if widened else ())]
     return {
         "pre_tags": [MARK_OPEN],
         "post_tags": [MARK_CLOSE],

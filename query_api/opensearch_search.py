@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import html
 import logging
 import re
@@ -199,16 +200,20 @@ def _window(text: str, spans: list[Span]) -> Span:
     words = [m.span() for m in _WORD.finditer(text)]
     if len(words) <= SNIPPET_WORDS:
         return 0, len(text)
-    firsts = [next(i for i, w in enumerate(words) if w[1] > a) for a, _ in spans] or [0]
+    ends = [end for _, end in words]
+    marks = sorted(start for start, _ in spans)
+
+    def last_of(first: int) -> int:
+        return min(first + SNIPPET_WORDS, len(words)) - 1
 
     def marks_in(first: int) -> int:
-        last = min(first + SNIPPET_WORDS, len(words)) - 1
-        return sum(words[first][0] <= a < words[last][1] for a, _ in spans)
+        start, end = words[first][0], words[last_of(first)][1]
+        return bisect.bisect_left(marks, end) - bisect.bisect_left(marks, start)
 
-    starts = [max(0, i - SNIPPET_LEAD_WORDS) for i in firsts]
+    firsts = {bisect.bisect_right(ends, mark) for mark in marks} or {0}
+    starts = {max(0, i - SNIPPET_LEAD_WORDS) for i in firsts}
     first = max(starts, key=lambda s: (marks_in(s), -s))
-    last = min(first + SNIPPET_WORDS, len(words)) - 1
-    return words[first][0], words[last][1]
+    return words[first][0], words[last_of(first)][1]
 
 
 def _marked(text: str, spans: list[Span]) -> str:

@@ -23,6 +23,9 @@ The semantics every engine gives (see ``query_api.search_syntax`` for the syntax
 - Order: relevance (a title match and more occurrences rank higher), or upload
   time ascending (``date``) or descending (``-date``), ties by document id.
   ``total`` counts every match, whichever page is asked for.
+- A word the document's language drops (a stop word such as "the") is left out
+  of the query, and so is an OR group made only of such words; a query left with
+  nothing finds nothing.
 - Only the searching user's documents that are not in the trash are ever found.
 """
 
@@ -163,6 +166,22 @@ class SearchContract:
     ) -> None:
         assert await library.ids("jumping") == [library.invoice]
         assert await library.ids("Haus") == [library.letter]
+
+    async def test_a_query_of_stop_words_alone_finds_nothing(
+        self, library: Library
+    ) -> None:
+        results = await library.find("the")
+
+        assert (results.hits, results.total) == ((), 0)
+        assert await library.ids("to be or not") == []
+        assert await library.ids("the OR a") == []
+
+    async def test_a_stop_word_beside_other_words_is_left_out(
+        self, library: Library
+    ) -> None:
+        assert await library.ids("the lighthouse") == [library.travel]
+        assert await library.ids("the OR lighthouse") == [library.travel]
+        assert await library.ids("lighthouse -the") == [library.travel]
 
     async def test_title_and_tags_are_searched(self, library: Library) -> None:
         assert await library.ids("acme") == [library.invoice]
