@@ -51,12 +51,18 @@ async def list_documents(
     """
     params = {"owner": reader.principal.user_id, "tags": tag or []}
     matching = _MATCHING + (" AND d.tags @> %(tags)s::text[]" if tag else "")
-    counted = await reader.conn.execute(f"SELECT count(*) {matching}", params)
+    # Never prepared: a common tag is best filtered on the sort order's index and a
+    # rare one found through the GIN index, and only a plan for the tags asked for
+    # can tell which.
+    counted = await reader.conn.execute(
+        f"SELECT count(*) {matching}", params, prepare=False
+    )
     total = (await counted.fetchone() or (0,))[0]
     cursor = reader.conn.cursor(row_factory=class_row(DocumentSummary))
     await cursor.execute(
         page_of_ids(f"SELECT d.id {matching}", _SUMMARY_COLUMNS, sort),
         {**params, "limit": page_size, "offset": (page - 1) * page_size},
+        prepare=False,
     )
     items = await cursor.fetchall()
     return DocumentsPage(items=items, total=total, page=page, page_size=page_size)
