@@ -7,7 +7,7 @@ so a batch costs the same few round trips whatever its size, and they pipeline.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -19,31 +19,60 @@ from projectors.text import clean, clean_json, text_search_config, vocabulary_wo
 from schemas.events import EventEnvelope
 
 
+class HeldDocuments:
+    """Every document of a rebuild, held in memory without pages and written last.
+
+    A rebuild writes each document once, after its last event, instead of once
+    per chunk that changes it.
+    """
+
+    def __init__(self) -> None:
+        self.views: dict[UUID, DocumentView] = {}
+        self._repaged: set[UUID] = set()
+
+    def keep(self, changed: list[DocumentView], repaged: set[UUID]) -> None:
+        """Holds the documents a chunk changed; their pages are written already."""
+        for view in changed:
+            self.views[view.id] = view.model_copy(update={"pages": ()})
+        self._repaged |= repaged
+
+    def write(self, conn: Connection[Any], chunk: int = 5000) -> None:
+        """Writes every held document; run it after the last chunk's pages."""
+        views = list(self.views.values())
+        for start in range(0, len(views), chunk):
+            rows = [
+                _row(v, v.id in self._repaged) for v in views[start : start + chunk]
+            ]
+            conn.execute(_MERGE_DOCUMENTS, (_json(rows),))
+
+
 class DocumentBatch:
     """Folds the document events of one batch and writes each document once.
 
-    ``known`` holds views as they stand in the tables, without their pages, for
-    a caller that keeps them (a rebuild); the rest are read from the tables.
-    Pages are read only for documents an OCR outcome of this batch may change.
+    Documents are read from the tables, or, in a rebuild, from ``held``, which
+    then also takes the changed documents instead of the tables. Pages are read
+    only for documents an OCR outcome of this batch may change.
     """
 
     def __init__(
         self,
         conn: Connection[Any],
         batch: list[EventEnvelope],
-        known: Mapping[UUID, DocumentView] | None = None,
+        held: HeldDocuments | None = None,
     ) -> None:
         self._conn = conn
-        known = known or {}
+        self._held = held
         ids = {e.aggregate_id for e in batch if e.type.startswith("Document.")}
         paged = {e.aggregate_id for e in batch if e.type in _PAGE_EVENTS}
-        loaded, pages = _load_views(conn, ids - known.keys(), paged)
-        self._before = {i: known[i] for i in ids if i in known} | loaded
+        loaded, pages = _load_views(conn, ids if held is None else set(), paged)
+        if held is not None:
+            loaded = {i: held.views[i] for i in ids if i in held.views}
+        self._before = loaded
         for document_id, document_pages in pages.items():
-            view = self._before[document_id]
-            self._before[document_id] = view.model_copy(
-                update={"pages": document_pages}
-            )
+            if view := self._before.get(document_id):
+                self._before[document_id] = view.model_copy(
+                    update={"pages": document_pages}
+                )
         self._views = dict(self._before)
         self._history: list[dict[str, Any]] = []
 
@@ -65,14 +94,22 @@ class DocumentBatch:
             return
         repaged_ids = {v.id for v in repaged}
         execute = self._conn.execute
-        execute(_MERGE_HISTORY, (_json(self._history),))
+        history = _json(self._history)
+        if "\\u0000" in history:
+            history = _json(
+                [{**row, "data": clean_json(row["data"])} for row in self._history]
+            )
+        execute(_MERGE_HISTORY, (history,))
         if repaged:
             execute(_DELETE_PAGES, (list(repaged_ids),))
             pages = [_page_row(v, page) for v in repaged for page in v.pages]
             execute(_MERGE_PAGES, (_json(pages),))
-        # Documents come after their pages: the body vector is made of the pages'.
-        documents = [_row(v, v.id in repaged_ids) for v in changed]
-        execute(_MERGE_DOCUMENTS, (_json(documents),))
+        if self._held is not None:
+            self._held.keep(changed, repaged_ids)
+        else:
+            # Documents come after their pages: the body vector is the pages'.
+            documents = [_row(v, v.id in repaged_ids) for v in changed]
+            execute(_MERGE_DOCUMENTS, (_json(documents),))
         words = [{"owner_id": o, "word": w} for o, w in _words(changed, repaged)]
         execute(_MERGE_WORDS, (_json(words),))
 
@@ -88,9 +125,6 @@ def _pages_changed(before: DocumentView | None, after: DocumentView) -> bool:
 
 
 def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
-    data = envelope.data
-    if "\\u0000" in json.dumps(data):
-        data = clean_json(data)
     return {
         "document_id": envelope.aggregate_id,
         "version": envelope.version,
@@ -99,7 +133,7 @@ def _history_row(envelope: EventEnvelope) -> dict[str, Any]:
         "schema_version": envelope.schema_version,
         "timestamp": envelope.timestamp,
         "actor": envelope.actor,
-        "data": data,
+        "data": envelope.data,
     }
 
 

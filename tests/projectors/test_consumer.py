@@ -150,6 +150,27 @@ def test_rebuild_replaces_the_read_models_with_the_projection_of_the_events(
     assert dump(other_database_url) == dump(database_url)
 
 
+def test_a_rebuild_in_many_chunks_equals_the_live_projection_in_batches(
+    database_url: str, other_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = busy_history(users=2, documents=6)
+    for n, envelope in enumerate(list(log.envelopes)):
+        if envelope.type == "Document.OcrCompleted" and n % 3 == 1:
+            log.ocr(envelope.aggregate_id, "read again", "and again")
+        elif envelope.type == "Document.OcrCompleted" and n % 3 == 2:
+            failed = {"pdf_sha256": log.pdf_of(envelope.aggregate_id), "reason": "x"}
+            log.add("Document.OcrFailed", envelope.aggregate_id, failed, actor="ocr")
+    monkeypatch.setattr("projectors.rebuild.CHUNK", 7)
+
+    rebuild(other_database_url, log.envelopes)
+    create_read_models(database_url)
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        for start in range(0, len(log.envelopes), 5):
+            project_batch(conn, log.envelopes[start : start + 5])
+
+    assert dump(other_database_url) == dump(database_url)
+
+
 async def test_a_projector_killed_mid_stream_converges_to_a_rebuild(
     database_url: str, other_database_url: str, nats_url: str, js: JetStreamContext
 ) -> None:
