@@ -72,7 +72,8 @@ class Relay:
             logger.info("relay following the event log from position %s", position)
             while not stop.is_set():
                 relayed = await self.relay_batch(conn, position)
-                if relayed == position:
+                # Fewer than a batch: all there was; what is stored next notifies.
+                if relayed - position < BATCH:
                     await _wait_for_notify(conn, stop)
                 position = relayed
 
