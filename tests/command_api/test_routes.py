@@ -8,8 +8,9 @@ from uuid import uuid4
 import pikepdf
 from fastapi.testclient import TestClient
 
-from command_api.application import Paperledger
+from command_api.application import Paperledger, Written
 from command_api.envelopes import read_log
+from command_api.routes import WriteResult, write_response
 from schemas.events import validate_event
 from tests.command_api.conftest import Account
 from tests.scans import image_only_pdf, multipage_tiff, page_image
@@ -291,3 +292,17 @@ def test_a_folder_goes_home_unless_given_a_parent(
     assert foreign.status_code == 404
     folder = [e for e in read_log(ledger) if e.type == "Folder.Created"][-1]
     assert folder.data["parent_id"] == str(alice.home_folder_id)
+
+
+def test_a_write_answers_a_write_result_with_its_etag_and_position() -> None:
+    written = Written(uuid4(), 3, 7, created=True)
+
+    response = write_response(written, f"/api/documents/{written.id}")
+
+    assert WriteResult.model_validate_json(response.body) == WriteResult(
+        id=written.id, version=3, position=7
+    )
+    assert response.status_code == 201
+    assert response.headers["etag"] == '"3"'
+    assert response.headers["paperledger-position"] == "7"
+    assert response.headers["content-type"] == "application/json"
