@@ -89,7 +89,6 @@ ALTER TABLE read_model.documents
 -- rare one is found through the GIN index.
 DROP INDEX IF EXISTS read_model.documents_folder;
 DROP INDEX IF EXISTS read_model.documents_owner;
-DROP INDEX IF EXISTS read_model.documents_tags;
 CREATE INDEX IF NOT EXISTS documents_folder_title ON read_model.documents
     (owner_id, folder_id, lower(title), id) INCLUDE (title) WHERE NOT trashed;
 CREATE INDEX IF NOT EXISTS documents_folder_created ON read_model.documents
@@ -102,8 +101,8 @@ CREATE INDEX IF NOT EXISTS documents_owner_created ON read_model.documents
     (owner_id, created_at, id) INCLUDE (tags) WHERE NOT trashed;
 CREATE INDEX IF NOT EXISTS documents_owner_updated ON read_model.documents
     (owner_id, updated_at, id) INCLUDE (tags) WHERE NOT trashed;
-CREATE INDEX IF NOT EXISTS documents_owner_tags ON read_model.documents
-    USING gin (owner_id, tags) WHERE NOT trashed;
+CREATE INDEX IF NOT EXISTS documents_tags ON read_model.documents USING gin (tags);
+DROP INDEX IF EXISTS read_model.documents_owner_tags;
 DROP INDEX IF EXISTS read_model.documents_search;
 CREATE INDEX IF NOT EXISTS documents_match ON read_model.documents
     USING gin (owner_id, match_vector);
