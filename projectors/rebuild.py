@@ -25,6 +25,12 @@ logger = logging.getLogger(__name__)
 CHUNK = 5000
 # Index builds after the load sort in memory up to this much per index.
 INDEX_MEMORY = "256MB"
+# The history takes most rows of a load and no statement of it needs its keys.
+_KEYLESS_DURING_LOAD = "read_model.document_events"
+_KEYS = """
+SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
+WHERE conrelid = %s::regclass AND contype IN ('p', 'u')
+"""
 # Indexes that back no constraint, which the load need not keep up to date.
 _SECONDARY_INDEXES = """
 SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
@@ -39,7 +45,8 @@ def rebuild(database_url: str, envelopes: Iterable[EventEnvelope]) -> int:
 
     Everything happens in one transaction, so readers see the old read models until
     the new ones are complete. Documents are held in memory and each is written
-    once, at the end; indexes that back no constraint are built after the load.
+    once, at the end; the history's keys and the indexes that back no constraint
+    are built after the load.
     """
     started = time.monotonic()
     count = 0
@@ -49,6 +56,7 @@ def rebuild(database_url: str, envelopes: Iterable[EventEnvelope]) -> int:
         conn.execute("DROP SCHEMA IF EXISTS read_model CASCADE")
         conn.execute(read_model_schema().encode())
         indexes = _drop_secondary_indexes(conn)
+        keys = _drop_keys(conn, _KEYLESS_DURING_LOAD)
         held = HeldDocuments()
         for chunk in _read_ahead(envelopes):
             with conn.pipeline():
@@ -58,6 +66,10 @@ def rebuild(database_url: str, envelopes: Iterable[EventEnvelope]) -> int:
         held.write(conn)
         record_position(conn, last)
         conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_MEMORY}'")
+        for name, definition in keys:
+            conn.execute(
+                f"ALTER TABLE {_KEYLESS_DURING_LOAD} ADD CONSTRAINT {name} {definition}"
+            )
         for definition in indexes:
             conn.execute(definition)
     seconds = time.monotonic() - started
@@ -71,6 +83,17 @@ def _drop_secondary_indexes(conn: Connection[Any]) -> list[str]:
     for name, _ in indexes:
         conn.execute(f"DROP INDEX {name}")
     return [str(definition) for _, definition in indexes]
+
+
+def _drop_keys(conn: Connection[Any], table: str) -> list[tuple[str, str]]:
+    """Drops a table's primary and unique keys; returns their names and definitions.
+
+    Put back after the load, they are built once, and a duplicate fails the rebuild.
+    """
+    keys = [(str(n), str(d)) for n, d in conn.execute(_KEYS, (table,)).fetchall()]
+    for name, _ in keys:
+        conn.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    return keys
 
 
 def _read_ahead(envelopes: Iterable[EventEnvelope]) -> Iterator[list[EventEnvelope]]:
