@@ -17,6 +17,7 @@ from query_api.postgres_tsquery import (
     Fragments,
     atom_requests,
     compile_query,
+    rank_tiers,
 )
 from query_api.search import MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults
 from query_api.search_syntax import Atom, SearchExpression, parse
@@ -31,6 +32,8 @@ _HEADLINE_CHARS = 20_000
 _HEADLINE = f"StartSel={_START}, StopSel={_END}, MaxWords=35, MinWords=12"
 NEAR_WORDS = 3
 PREFIX_WORDS = 16
+# Up to this many matches are all ranked; past it, only the best tiers of keys.
+RANK_ALL = 200
 
 
 class PostgresSearch:
@@ -41,6 +44,11 @@ class PostgresSearch:
     vocabulary; the second matches whole documents on ``documents.match_vector``
     (title, tags and all pages, in the configuration of the document's language),
     counts, orders and pages them, and reads only the pages of the hits it shows.
+
+    Matching and counting read the GIN index and no vector. Ranking reads the
+    vectors of at most ``rank_all`` matches; past that, of the documents in the
+    best tiers of ``documents.rank_keys`` (title, tags, then pages; most
+    occurrences first) that hold enough matches for the page asked for.
     """
 
     # TODO: phrases are matched on match_vector, whose positions stop growing at
@@ -48,8 +56,11 @@ class PostgresSearch:
     # spans a page break or the title and the first page is found; matching them
     # exactly needs a check of each candidate's pages.
 
-    def __init__(self, pool: AsyncConnectionPool[Any]) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Any], rank_all: int = RANK_ALL
+    ) -> None:
         self._pool = pool
+        self._rank_all = rank_all
 
     async def search(self, owner_id: UUID, query: SearchQuery) -> SearchResults:
         """Returns the hits of ``query`` among the documents of ``owner_id``.
@@ -57,14 +68,17 @@ class PostgresSearch:
         Raises ``SearchSyntaxError`` for a query with nothing to search for.
         """
         expression = parse(query.text)
-        async with self._pool.connection() as conn:
+        async with self._pool.connection() as conn, conn.transaction():
+            # A sequential scan would read every vector to match it: the planner
+            # does not know how dear reading a vector is.
+            await conn.execute("SET LOCAL enable_seqscan = off")
             compiled = await _compile(conn, owner_id, expression)
             if not compiled:
                 return SearchResults(hits=(), total=0)
+            params = _params(owner_id, query, compiled)
+            params["rank_all"] = self._rank_all
             cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(
-                _search_statement(query, compiled), _params(owner_id, query, compiled)
-            )
+            await cursor.execute(_search_statement(query, compiled), params)
             rows = await cursor.fetchall()
         hits = tuple(_hit(row) for row in rows if row["id"] is not None)
         return SearchResults(hits=hits, total=int(rows[0]["total"]))
@@ -109,18 +123,28 @@ def _params(
         "ocr_status": query.ocr_status,
         "limit": query.page_size,
         "offset": (query.page - 1) * query.page_size,
+        "needed": query.page * query.page_size,
         "headline_chars": _HEADLINE_CHARS,
         "headline": _HEADLINE,
     }
     for config, compiled_query in compiled.items():
         params[f"match_{config}"] = compiled_query.match
         params[f"positive_{config}"] = compiled_query.positive
-    # Whatever its configuration, a matching document matches this one query, so
-    # the GIN index finds the candidates in one scan.
-    params["match_any"] = " | ".join(f"( {q.match} )" for q in compiled.values())
-    params["configs"] = list(compiled)
-    params["matches"] = [q.match for q in compiled.values()]
+    # Each configuration's query is ANDed with the owner's mark of it, so the GIN
+    # index alone tells which documents match, whatever their configurations.
+    params["match_any"] = " | ".join(
+        f"( {q.match} ) & '{_mark(config, owner_id)}'" for config, q in compiled.items()
+    )
+    params["tiers"] = rank_tiers(q.positive for q in compiled.values())
     return params
+
+
+def _mark(config: str, owner_id: UUID) -> str:
+    """Returns the lexeme that marks the vectors of an owner's documents in ``config``.
+
+    The trigger ``read_model.mark_search_vectors`` adds it to every match_vector.
+    """
+    return f" {config} {owner_id}"
 
 
 def _search_statement(
@@ -137,15 +161,16 @@ def _search_statement(
         )
 
     relevance = query.sort == "relevance"
+    filters = sql.SQL(" ").join(_filters(query))
     rank = sql.SQL("ts_rank(d.match_vector, {})").format(by_config("match"))
     return _SEARCH.format(
         subtree=_SUBTREE if query.folder_id else sql.SQL(""),
-        match_query=by_config("match"),
+        ranked=_RANKED.format(filters=filters) if relevance else sql.SQL(""),
+        filters=filters,
+        page=_RELEVANCE_PAGE.format(rank=rank) if relevance else _DATE_PAGE,
+        order=sql.SQL(_ORDERS[query.sort].format("p")),
         positive_query=by_config("positive"),
-        filters=sql.SQL(" ").join(_filters(query)),
-        early_score=rank if relevance else sql.SQL("NULL::real"),
-        late_score=sql.SQL("m.score") if relevance else _LATE_RANK,
-        order=sql.SQL(_ORDERS[query.sort].format("m")),
+        score=sql.SQL("p.score") if relevance else rank,
         shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
     )
 
@@ -185,10 +210,6 @@ _ORDERS = {
     "date": "{0}.created_at, {0}.id",
     "-date": "{0}.created_at DESC, {0}.id",
 }
-_LATE_RANK = sql.SQL(
-    "ts_rank((SELECT d.match_vector FROM read_model.documents d WHERE d.id = m.id),"
-    " m.query)"
-)
 _SUBTREE = sql.SQL(
     """
 subtree(id) AS (
@@ -199,7 +220,7 @@ subtree(id) AS (
 ),"""
 )
 _KNOWN = sql.SQL(", ").join(
-    sql.SQL("plainto_tsquery({}::regconfig, a.text)").format(sql.Literal(config))
+    sql.SQL("({}::regconfig)").format(sql.Literal(config))
     for config in TEXT_SEARCH_CONFIGS
 )
 # A fuzzy word that is in the user's vocabulary, or whose stem in any configuration
@@ -218,12 +239,14 @@ WITH atoms AS (
                      WHERE v.owner_id = %(owner)s AND v.word = a.text) THEN false
         ELSE NOT EXISTS (
             SELECT 1 FROM read_model.documents d
-            WHERE d.owner_id = %(owner)s AND NOT d.trashed
-              AND d.match_vector @@ (SELECT string_agg(q::text, ' | ')::tsquery
-                                     FROM unnest(ARRAY[{known}]) AS q
-                                     WHERE q::text <> '')
-              AND read_model.matches(d.match_vector, d.search_config,
-                                     %(configs)s::regconfig[], ARRAY[{known}]))
+            WHERE d.owner_id::text = %(owner)s::text AND d.trashed IS NOT TRUE
+              AND d.match_vector @@ (
+                  SELECT string_agg(format('( %%s ) & %%L', q.query, q.mark), ' | ')
+                  FROM (VALUES {known}) AS c(config), LATERAL (
+                      SELECT plainto_tsquery(c.config, a.text)::text AS query,
+                          ' ' || c.config::text || ' ' || %(owner)s::text AS mark
+                  ) AS q
+                  WHERE q.query <> '')::tsquery)
     END
 ), words AS MATERIALIZED (
     SELECT u.i, near.word FROM unknown u CROSS JOIN LATERAL (
@@ -251,22 +274,75 @@ SELECT a.i, c.config::text,
 FROM atoms a CROSS JOIN unnest(%(configs)s::regconfig[]) AS c(config)
 """
 ).format(known=_KNOWN)
+# The owner's mark in match_any finds only the owner's documents. The owner and the
+# trash are also checked in forms that no index answers (the documents' partial
+# indexes are for documents not in the trash), so the planner takes the GIN index
+# of match_vector: it does not know how dear reading a vector to match it is.
+_BASE = """d.owner_id::text = %(owner)s::text AND d.trashed IS NOT TRUE
+      AND d.match_vector @@ %(match_any)s::tsquery"""
+_TIERS = "array_to_string((%(tiers)s::text[])[1:{}], ' | ')::tsquery"
+# Walks down the tiers until those so far hold enough matches for the page asked
+# for, when there are more matches than are all ranked; the documents of those
+# tiers are ranked, or else every match.
+_RANKED = sql.SQL(
+    """
+deep(k, enough) AS (
+    SELECT 0, false
+    UNION ALL
+    SELECT w.k + 1, (
+        SELECT count(*) FROM read_model.documents d
+        WHERE """
+    + _BASE
+    + """
+          AND d.rank_keys @@ """
+    + _TIERS.format("w.k + 1")
+    + """
+          {filters}) >= %(needed)s
+    FROM deep w
+    WHERE NOT w.enough AND w.k < cardinality(%(tiers)s::text[])
+      AND (SELECT c.total FROM counted c) > %(rank_all)s
+), reached AS (
+    SELECT max(k) FILTER (WHERE enough) AS k FROM deep
+), candidates AS (
+    SELECT d.id, d.created_at, d.match_vector, d.search_config
+    FROM read_model.documents d
+    WHERE (SELECT r.k FROM reached r) IS NULL AND """
+    + _BASE
+    + """
+      {filters}
+    UNION ALL
+    SELECT d.id, d.created_at, d.match_vector, d.search_config
+    FROM reached r, read_model.documents d
+    WHERE """
+    + _BASE
+    + """
+      AND d.rank_keys @@ """
+    + _TIERS.format("r.k")
+    + """
+      {filters}
+),"""
+)
+_RELEVANCE_PAGE = sql.SQL(
+    "SELECT d.id, d.created_at, {rank} AS score FROM candidates d"
+)
+_DATE_PAGE = sql.SQL("SELECT m.id, m.created_at, NULL::real AS score FROM matched m")
 _SEARCH = sql.SQL(
     """
-WITH RECURSIVE {subtree} matches AS (
-    SELECT d.id, d.title, d.tags, d.folder_id, d.created_at,
-        d.search_config AS config, {match_query} AS query,
-        {positive_query} AS positive, {early_score} AS score
-    FROM read_model.documents d
-    WHERE d.owner_id = %(owner)s AND NOT d.trashed
-      AND d.match_vector @@ %(match_any)s::tsquery
-      AND read_model.matches(d.match_vector, d.search_config,
-                             %(configs)s::regconfig[], %(matches)s::tsquery[])
+WITH RECURSIVE {subtree} matched AS MATERIALIZED (
+    SELECT d.id, d.created_at FROM read_model.documents d
+    WHERE """
+    + _BASE
+    + """
       {filters}
+), counted AS (
+    SELECT count(*) AS total FROM matched
+), {ranked} page AS (
+    SELECT p.id, p.score FROM ({page}) p
+    ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
 ), shown AS (
-    SELECT m.id, m.title, m.tags, m.folder_id, m.created_at, m.config, m.positive,
-        {late_score} AS score
-    FROM matches m ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
+    SELECT d.id, d.title, d.tags, d.folder_id, d.created_at, d.search_config AS config,
+        {positive_query} AS positive, {score} AS score
+    FROM page p JOIN read_model.documents d ON d.id = p.id
 )
 SELECT t.total, s.id, s.title, s.tags, s.folder_id, s.created_at, s.score,
     p.pages, p.best_page,
@@ -274,7 +350,7 @@ SELECT t.total, s.id, s.title, s.tags, s.folder_id, s.created_at, s.score,
         coalesce((SELECT left(pg.text, %(headline_chars)s) FROM read_model.pages pg
                   WHERE pg.document_id = s.id AND pg.number = p.best_page), s.title),
         s.positive, %(headline)s) AS snippet
-FROM (SELECT count(*) AS total FROM matches) t
+FROM counted t
 LEFT JOIN shown s ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(pg.number ORDER BY pg.number) AS pages,

@@ -7,12 +7,20 @@ those analysed fragments with ``&``, ``|`` and ``!`` as the expression says.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from query_api.search_syntax import Atom, Phrase, SearchExpression
 
 MIN_FUZZY_CHARS = 4
+# The steps of read_model.rank_step, best first, and where a lexeme occurs at best.
+RANK_STEPS = (32, 28, 24, 20, 16, 14, 12, 10, 8, 7, 6, 5, 4, 3, 2, 1)
+RANK_PLACES = ("a", "b", "c")
+# Ranking reads the keys of this many lexemes of a query at most.
+MAX_RANKED_LEXEMES = 32
+# A quoted lexeme of a tsquery's text, and whether it is a prefix.
+_LEXEME = re.compile(r"'((?:[^'\\]|''|\\.)*)'(:\*)?")
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,27 @@ def _any(fragments: Iterable[Fragments]) -> str:
         if text
     ]
     return f"( {' | '.join(dict.fromkeys(parts))} )" if parts else ""
+
+
+def rank_tiers(queries: Iterable[str]) -> list[str]:
+    """Returns tsqueries of ``read_model.rank_keys``, one per tier, best first.
+
+    The first finds the documents whose title has the most occurrences of a
+    lexeme of ``queries``; each next tier has fewer, down to lexemes that occur
+    twice on pages. Prefixes have no keys; the words they are widened to do.
+    """
+    lexemes = dict.fromkeys(
+        match.group(1)
+        for query in queries
+        for match in _LEXEME.finditer(query)
+        if not match.group(2)
+    )
+    ranked = list(lexemes)[:MAX_RANKED_LEXEMES]
+    if not ranked:
+        return []
+    return [
+        " | ".join(f"'{lexeme} {place}{step}'" for lexeme in ranked)
+        for place in RANK_PLACES
+        for step in RANK_STEPS
+        if place != "c" or step > 1
+    ]

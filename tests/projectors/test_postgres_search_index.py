@@ -14,9 +14,10 @@ Conn = psycopg.Connection[Any]
 
 
 def lexemes(conn: Conn, column: str, document_id: UUID) -> set[str]:
+    """Returns the lexemes of a vector of a document, without the search mark."""
     rows = conn.execute(
         f"SELECT u.lexeme FROM read_model.documents d, unnest(d.{column}) AS u"
-        " WHERE d.id = %s",
+        " WHERE d.id = %s AND u.lexeme NOT LIKE ' %%'",
         (document_id,),
     )
     return {row[0] for row in rows}
@@ -38,6 +39,31 @@ def test_the_match_vector_holds_title_tags_and_every_page(conn: Conn) -> None:
         "keeper",
         "harbour",
         "fee",
+    }
+
+
+def test_the_match_vector_is_marked_and_the_rank_keys_say_where_and_how_often(
+    conn: Conn,
+) -> None:
+    log = EventLog()
+    ada = log.register("ada")
+    document_id = log.upload(ada, "Keeper of the light")
+    log.add("Document.Tagged", document_id, {"tag": "light"})
+    log.ocr(document_id, "lighthouse keeper", "keeper, harbour and harbour fees")
+    log.add("Document.Renamed", document_id, {"title": "Keeper"})
+
+    project_batch(conn, log.envelopes)
+
+    marks = conn.execute(
+        "SELECT u.lexeme FROM read_model.documents d, unnest(d.match_vector) AS u"
+        " WHERE d.id = %s AND u.lexeme LIKE ' %%'",
+        (document_id,),
+    ).fetchall()
+    assert marks == [(f" english {ada.id}",)]
+    assert lexemes(conn, "rank_keys", document_id) == {
+        "keeper a3",
+        "light b1",
+        "harbour c2",
     }
 
 

@@ -18,11 +18,13 @@ from query_api.postgres_tsquery import (
     Fragments,
     atom_requests,
     compile_query,
+    rank_tiers,
 )
+from query_api.search import SearchQuery
 from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
-from tests.query_api.search_contract import Engine, SearchContract
+from tests.query_api.search_contract import Engine, Library, SearchContract
 
 
 @pytest.fixture(scope="class")
@@ -60,7 +62,29 @@ class TestPostgresSearch(SearchContract):
         async def index(envelopes: list[EventEnvelope]) -> None:
             await asyncio.to_thread(apply, envelopes)
 
-        return Engine(PostgresSearch(pool), index)
+        return Engine(PostgresSearch(pool, rank_all=self.rank_all), index)
+
+    rank_all = 200
+
+
+class TestPostgresSearchRankingByTiers(TestPostgresSearch):
+    """The contract again, with every search ranking only its best tiers of keys."""
+
+    rank_all = 0
+
+    @pytest.mark.parametrize("text", ["fox", "keeper", "dog", "tax", "fox OR dog"])
+    async def test_ranking_by_tiers_pages_as_ranking_every_match_does(
+        self, library: Library, pool: AsyncConnectionPool[Any], text: str
+    ) -> None:
+        everything = PostgresSearch(pool, rank_all=1000)
+
+        for size in (1, 2, 3):
+            for page in (1, 2, 3, 4):
+                query = SearchQuery(text, page=page, page_size=size)
+                by_tiers = await library.engine.port.search(library.ada.id, query)
+                by_all = await everything.search(library.ada.id, query)
+
+                assert by_tiers == by_all
 
 
 def test_a_query_compiles_to_groups_and_exclusions_with_their_widening() -> None:
@@ -107,3 +131,14 @@ def test_only_plain_positive_words_of_four_letters_are_widened() -> None:
         "prefix", "'lighth'", False, "lighth"
     )
     assert not requests[Term("draft")].fuzzy
+
+
+def test_rank_tiers_go_from_the_title_to_pages_and_from_most_occurrences_down() -> None:
+    tiers = rank_tiers(["( ( 'fox' ) | ( 'it''s' ) | ( 'lighth':* ) )", "( 'fox' )"])
+
+    assert tiers[0] == "'fox a32' | 'it''s a32'"
+    assert tiers[15] == "'fox a1' | 'it''s a1'"
+    assert tiers[16] == "'fox b32' | 'it''s b32'"
+    assert tiers[-1] == "'fox c2' | 'it''s c2'"
+    assert len(tiers) == 16 + 16 + 15
+    assert rank_tiers(["( 'lighth':* )"]) == []
