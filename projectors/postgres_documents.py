@@ -87,7 +87,10 @@ class DocumentBatch:
         return [v for k, v in self._views.items() if self._before.get(k) != v]
 
     def write(self) -> None:
-        """Writes history rows, changed documents, replaced pages and new words."""
+        """Writes history rows, replaced pages, new words and changed documents.
+
+        Changed documents go to ``held`` instead, where the batch has one.
+        """
         changed = self.changed()
         repaged = [v for v in changed if _pages_changed(self._before.get(v.id), v)]
         if not (self._history or changed):
