@@ -221,13 +221,18 @@ async def _until_reached(
 
 
 async def measure(
-    name: str, port: SearchPort, owner: Any, terms: dict[str, list[str]], queries: int
+    name: str,
+    port: SearchPort,
+    owner: Any,
+    terms: dict[str, list[str]],
+    queries: int,
+    warmup: int = WARMUP_QUERIES,
 ) -> list[Timing]:
-    """Times ``queries`` searches of each kind of word, after a warm-up."""
+    """Times ``queries`` searches of each kind of word, after ``warmup`` untimed."""
     rng = random.Random(5)  # noqa: S311 (picks words, not secrets)
     timings = []
     for kind, words in terms.items():
-        for text in rng.choices(words, k=WARMUP_QUERIES):
+        for text in rng.choices(words, k=warmup):
             await port.search(owner, SearchQuery(text))
         latencies, hits = [], []
         for text in rng.choices(words, k=queries):
@@ -254,7 +259,7 @@ async def run(
         logger.info("reusing the corpus in %s", root)
     projected = await project(services, args.adapters, corpus.last)
     terms = {"rare": corpus.rare_terms, "common": corpus.common_terms}
-    timings = await _measure(services, args.adapters, corpus.owner, terms, args.queries)
+    timings = await _measure(services, args, corpus.owner, terms)
     _print(plan, corpus.seconds, projected, timings)
 
 
@@ -268,16 +273,17 @@ def build_corpus(services: Services, plan: CorpusPlan) -> Corpus:
 
 async def _measure(
     services: Services,
-    adapters: list[str],
+    args: argparse.Namespace,
     owner: Any,
     terms: dict[str, list[str]],
-    queries: int,
 ) -> list[Timing]:
     timings: list[Timing] = []
     async with contextlib.AsyncExitStack() as stack:
-        for name in adapters:
+        for name in args.adapters:
             port = await stack.enter_async_context(_port(services, name))
-            timings += await measure(name, port, owner, terms, queries)
+            timings += await measure(
+                name, port, owner, terms, args.queries, args.warmup
+            )
     return timings
 
 
@@ -332,6 +338,13 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pages", type=int, default=10, help="pages per document")
     parser.add_argument("--words", type=int, default=150, help="words per page")
     parser.add_argument("--queries", type=int, default=300, help="per adapter and kind")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP_QUERIES,
+        help="untimed searches per adapter and kind first; a fresh OpenSearch JVM "
+        "compiles its hot paths over the first thousand or so",
+    )
     parser.add_argument("--heap", default="1g", help="OpenSearch heap, e.g. 2g")
     parser.add_argument(
         "--dir",
