@@ -37,6 +37,12 @@ class ListingOrder(StrEnum):
         )
 
 
+SortParam = Annotated[
+    ListingOrder,
+    Query(description="A leading `-` reverses the order, ties included."),
+]
+
+
 def page_of_ids(ids: str, columns: str, order: ListingOrder) -> sql.Composed:
     """Returns a statement that reads one page of the documents ``ids`` selects.
 

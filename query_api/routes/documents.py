@@ -9,7 +9,13 @@ from fastapi import APIRouter, Query, Response
 from psycopg.rows import class_row
 
 from query_api.documents import current_document, document_as_of, parse_as_of
-from query_api.listing import ListingOrder, PageParam, PageSizeParam, page_of_ids
+from query_api.listing import (
+    ListingOrder,
+    PageParam,
+    PageSizeParam,
+    SortParam,
+    page_of_ids,
+)
 from query_api.models import (
     DocumentPublic,
     DocumentsPage,
@@ -40,10 +46,7 @@ async def list_documents(
     ] = None,
     page: PageParam = 1,
     page_size: PageSizeParam = 50,
-    sort: Annotated[
-        ListingOrder,
-        Query(description="A leading `-` reverses the order, ties included."),
-    ] = ListingOrder.TITLE,
+    sort: SortParam = ListingOrder.TITLE,
 ) -> DocumentsPage:
     """Lists the documents not in the trash, in every folder, with all given tags.
 

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 from psycopg import sql
 from psycopg.rows import class_row
 
 from infra.problems import not_found
-from query_api.listing import ListingOrder, PageParam, PageSizeParam, page_of_ids
+from query_api.listing import (
+    ListingOrder,
+    PageParam,
+    PageSizeParam,
+    SortParam,
+    page_of_ids,
+)
 from query_api.models import ChildPublic, ChildrenPage, FolderPublic
 from query_api.session import Reader, ReaderDep
 
@@ -47,10 +52,7 @@ async def list_children(
     reader: ReaderDep,
     page: PageParam = 1,
     page_size: PageSizeParam = 50,
-    sort: Annotated[
-        ListingOrder,
-        Query(description="A leading `-` reverses the order, ties included."),
-    ] = ListingOrder.TITLE,
+    sort: SortParam = ListingOrder.TITLE,
 ) -> ChildrenPage:
     """Lists the folders, then the documents not in the trash, inside a folder.
 
