@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, sql
 
 from infra.postgres import read_model_schema
 from projectors.positions import lock_projection, record_position
@@ -72,6 +72,19 @@ def rebuild(database_url: str, envelopes: Iterable[EventEnvelope]) -> int:
             )
         for definition in indexes:
             conn.execute(definition)
+    # Fresh tables have no statistics for the planner and no visibility map for
+    # index-only scans until autovacuum comes by; give them both now.
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'read_model'"
+        ).fetchall()
+        conn.execute(
+            sql.SQL("VACUUM (ANALYZE) {}").format(
+                sql.SQL(", ").join(
+                    sql.Identifier("read_model", name) for (name,) in tables
+                )
+            )
+        )
     seconds = time.monotonic() - started
     logger.info("rebuilt the read models from %s events in %.1f s", count, seconds)
     return count

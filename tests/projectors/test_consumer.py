@@ -150,6 +150,21 @@ def test_rebuild_replaces_the_read_models_with_the_projection_of_the_events(
     assert dump(other_database_url) == dump(database_url)
 
 
+def test_a_rebuild_leaves_every_read_model_table_analysed_and_vacuumed(
+    other_database_url: str,
+) -> None:
+    create_read_models(other_database_url)
+
+    rebuild(other_database_url, busy_history(users=1, documents=3).envelopes)
+
+    with psycopg.connect(other_database_url, autocommit=True) as conn:
+        untouched = conn.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = 'read_model'"
+            " AND (last_vacuum IS NULL OR last_analyze IS NULL)"
+        ).fetchall()
+    assert untouched == []
+
+
 def test_a_rebuild_in_many_chunks_equals_the_live_projection_in_batches(
     database_url: str, other_database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
