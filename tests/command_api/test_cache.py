@@ -159,18 +159,7 @@ def test_racing_threads_in_two_processes_keep_every_answered_write(
 
 def test_the_cache_hands_out_copies_and_keeps_the_newest_version() -> None:
     cache = AggregateCache(max_size=2)
-    document = Document(
-        uuid4(),
-        title="Scan",
-        folder_id=uuid4(),
-        lang="eng",
-        original={},
-        pdf_sha256="a" * 64,
-        page_count=1,
-        actor="test",
-        owner_id=uuid4(),
-    )
-    document.collect_events()
+    document = _stored_document()
     cache.put(document)
 
     copy = cache.get(document.id)
@@ -188,18 +177,23 @@ def test_the_cache_hands_out_copies_and_keeps_the_newest_version() -> None:
 def test_the_cache_holds_at_most_its_size() -> None:
     cache = AggregateCache(max_size=3)
     for _ in range(10):
-        document = Document(
-            uuid4(),
-            title="Scan",
-            folder_id=uuid4(),
-            lang="eng",
-            original={},
-            pdf_sha256="a" * 64,
-            page_count=1,
-            actor="test",
-            owner_id=uuid4(),
-        )
-        document.collect_events()
-        cache.put(document)
+        cache.put(_stored_document())
 
     assert len(cache) == 3
+
+
+def _stored_document() -> Document:
+    """Returns a new document as it is once its first event is stored."""
+    document = Document(
+        uuid4(),
+        title="Scan",
+        folder_id=uuid4(),
+        lang="eng",
+        original={},
+        pdf_sha256="a" * 64,
+        page_count=1,
+        actor="test",
+        owner_id=uuid4(),
+    )
+    document.collect_events()
+    return document

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import asyncio
+from uuid import UUID
 
+import httpx
 import psycopg
 
 from query_api.positions import WATCHER_NAME
+from tests.projectors.events import User
 from tests.query_api.conftest import Api
 
 
@@ -41,16 +44,7 @@ async def test_a_read_waits_until_the_projector_reaches_the_position(api: Api) -
     document_id = api.log.upload(ada, "Fresh")
     wanted = str(api.log.position)
 
-    request = asyncio.create_task(
-        api.get(
-            ada,
-            f"/api/documents/{document_id}",
-            headers={"Paperledger-Position": wanted},
-        )
-    )
-    await asyncio.sleep(0.1)
-    await asyncio.to_thread(api.project)
-    response = await request
+    response = await _read_while_projecting(api, ada, document_id, wanted)
 
     assert response.status_code == 200
     assert response.json()["title"] == "Fresh"
@@ -82,16 +76,23 @@ async def test_a_read_still_waits_for_its_position_while_notifications_are_down(
             (WATCHER_NAME,),
         )
 
+    response = await _read_while_projecting(api, ada, document_id, wanted)
+
+    assert response.status_code == 200
+    assert response.json()["title"] == "Fresh"
+
+
+async def _read_while_projecting(
+    api: Api, user: User, document_id: UUID, position: str
+) -> httpx.Response:
+    """Reads a document at ``position`` while the projector catches up to it."""
     request = asyncio.create_task(
         api.get(
-            ada,
+            user,
             f"/api/documents/{document_id}",
-            headers={"Paperledger-Position": wanted},
+            headers={"Paperledger-Position": position},
         )
     )
     await asyncio.sleep(0.1)
     await asyncio.to_thread(api.project)
-    response = await request
-
-    assert response.status_code == 200
-    assert response.json()["title"] == "Fresh"
+    return await request
