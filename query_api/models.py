@@ -173,10 +173,15 @@ class SearchHitPublic(BaseModel):
 
 
 class SearchPage(BaseModel):
-    """One page of search hits, best first; ``total`` counts matching documents."""
+    """One page of search hits in the asked order, and how many documents match.
+
+    ``total`` is exact when ``total_exact``; otherwise counting stopped there and
+    at least that many match.
+    """
 
     items: list[SearchHitPublic]
     total: int
+    total_exact: bool
     page: int
     page_size: int
 

@@ -65,8 +65,13 @@ def search_body(
     query: SearchQuery,
     expression: SearchExpression,
     misspelt: frozenset[Atom] = frozenset(),
+    *,
+    count_limit: int,
 ) -> Query:
-    """Returns the body of the search for a page of hits of ``expression``."""
+    """Returns the body of the search for a page of hits of ``expression``.
+
+    Its total counts matches exactly up to ``count_limit`` and stops there.
+    """
     # The found clause implies the only group of a one-group query.
     required = [
         _group(group, misspelt)
@@ -86,7 +91,7 @@ def search_body(
         },
         "from": (query.page - 1) * query.page_size,
         "size": query.page_size,
-        "track_total_hits": True,
+        "track_total_hits": count_limit,
         "track_scores": True,
         "sort": _SORTS[query.sort],
         "_source": _SOURCE,

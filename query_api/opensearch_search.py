@@ -24,6 +24,7 @@ from query_api.opensearch_query import (
     search_body,
 )
 from query_api.search import (
+    COUNT_LIMIT,
     MARK_END,
     MARK_START,
     SearchError,
@@ -53,10 +54,16 @@ class OpenSearchSearch:
     """
 
     def __init__(
-        self, url: str, *, timeout: float = 2.0, prefix: str = DEFAULT_PREFIX
+        self,
+        url: str,
+        *,
+        timeout: float = 2.0,
+        prefix: str = DEFAULT_PREFIX,
+        count_limit: int = COUNT_LIMIT,
     ) -> None:
         self._client: AsyncOpenSearch = open_client(url, timeout)
         self._index = Indices.aliases(prefix).documents
+        self._count_limit = count_limit
 
     async def close(self) -> None:
         """Closes the connections to the cluster."""
@@ -76,7 +83,8 @@ class OpenSearchSearch:
     ) -> SearchResults:
         candidates = [a for a in expression.positive if may_be_misspelt(a)]
         alone = {group[0] for group in expression.required if len(group) == 1}
-        main = search_body(owner_id, query, expression)
+        limit = self._count_limit
+        main = search_body(owner_id, query, expression, count_limit=limit)
         searches = [occurrence(owner_id, a) for a in candidates if isinstance(a, Term)]
         if set(candidates) <= alone:
             # Each candidate must match for a hit, so any hit shows they all occur.
@@ -92,7 +100,7 @@ class OpenSearchSearch:
             if answer["hits"]["total"]["value"] == 0
         )
         if misspelt:
-            body = search_body(owner_id, query, expression, misspelt)
+            body = search_body(owner_id, query, expression, misspelt, count_limit=limit)
             first = (await self._msearch([body]))[0]
         return _results(first)
 
@@ -110,7 +118,9 @@ class OpenSearchSearch:
 
 def _results(response: dict[str, Any]) -> SearchResults:
     hits = tuple(_hit(hit) for hit in response["hits"]["hits"])
-    return SearchResults(hits=hits, total=int(response["hits"]["total"]["value"]))
+    total = response["hits"]["total"]
+    exact = total["relation"] == "eq"
+    return SearchResults(hits=hits, total=int(total["value"]), total_exact=exact)
 
 
 def _hit(hit: dict[str, Any]) -> SearchHit:

@@ -19,7 +19,14 @@ from query_api.postgres_tsquery import (
     compile_query,
     rank_tiers,
 )
-from query_api.search import MARK_END, MARK_START, SearchHit, SearchQuery, SearchResults
+from query_api.search import (
+    COUNT_LIMIT,
+    MARK_END,
+    MARK_START,
+    SearchHit,
+    SearchQuery,
+    SearchResults,
+)
 from query_api.search_syntax import Atom, SearchExpression, parse
 
 logger = logging.getLogger(__name__)
@@ -43,7 +50,8 @@ class PostgresSearch:
     configuration and finds near spellings and prefixed words in the user's
     vocabulary; the second matches whole documents on ``documents.match_vector``
     (title, tags and all pages, in the configuration of the document's language),
-    counts, orders and pages them, and reads only the pages of the hits it shows.
+    counts them (up to ``count_limit``), orders and pages them, and reads only the
+    pages of the hits it shows.
 
     Matching and counting read the GIN index and no vector. Ranking reads the
     vectors of at most ``rank_all`` matches; past that, of the documents in the
@@ -57,10 +65,14 @@ class PostgresSearch:
     # exactly needs a check of each candidate's pages.
 
     def __init__(
-        self, pool: AsyncConnectionPool[Any], rank_all: int = RANK_ALL
+        self,
+        pool: AsyncConnectionPool[Any],
+        rank_all: int = RANK_ALL,
+        count_limit: int = COUNT_LIMIT,
     ) -> None:
         self._pool = pool
         self._rank_all = rank_all
+        self._count_limit = count_limit
 
     async def search(self, owner_id: UUID, query: SearchQuery) -> SearchResults:
         """Returns the hits of ``query`` among the documents of ``owner_id``.
@@ -77,11 +89,16 @@ class PostgresSearch:
                 return SearchResults(hits=(), total=0)
             params = _params(owner_id, query, compiled)
             params["rank_all"] = self._rank_all
+            params["count_limit"] = self._count_limit
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(_search_statement(query, compiled), params)
             rows = await cursor.fetchall()
         hits = tuple(_hit(row) for row in rows if row["id"] is not None)
-        return SearchResults(hits=hits, total=int(rows[0]["total"]))
+        total = int(rows[0]["total"])
+        exact = total <= self._count_limit
+        return SearchResults(
+            hits=hits, total=total if exact else self._count_limit, total_exact=exact
+        )
 
 
 async def _compile(
@@ -165,6 +182,7 @@ def _search_statement(
     rank = sql.SQL("ts_rank(d.match_vector, {})").format(by_config("match"))
     return _SEARCH.format(
         subtree=_SUBTREE if query.folder_id else sql.SQL(""),
+        counted=(_COUNTED if relevance else _MATCHED).format(filters=filters),
         ranked=_RANKED.format(filters=filters) if relevance else sql.SQL(""),
         filters=filters,
         page=_RELEVANCE_PAGE.format(rank=rank) if relevance else _DATE_PAGE,
@@ -290,14 +308,16 @@ deep(k, enough) AS (
     SELECT 0, false
     UNION ALL
     SELECT w.k + 1, (
-        SELECT count(*) FROM read_model.documents d
-        WHERE """
+        SELECT count(*) FROM (
+            SELECT FROM read_model.documents d
+            WHERE """
     + _BASE
     + """
-          AND d.rank_keys @@ """
+              AND d.rank_keys @@ """
     + _TIERS.format("w.k + 1")
     + """
-          {filters}) >= %(needed)s
+              {filters}
+            LIMIT %(needed)s) n) >= %(needed)s
     FROM deep w
     WHERE NOT w.enough AND w.k < cardinality(%(tiers)s::text[])
       AND (SELECT c.total FROM counted c) > %(rank_all)s
@@ -326,9 +346,23 @@ _RELEVANCE_PAGE = sql.SQL(
     "SELECT d.id, d.created_at, {rank} AS score FROM candidates d"
 )
 _DATE_PAGE = sql.SQL("SELECT m.id, m.created_at, NULL::real AS score FROM matched m")
-_SEARCH = sql.SQL(
+# Counting stops one past the limit, which tells that there are more.
+_COUNTED = sql.SQL(
     """
-WITH RECURSIVE {subtree} matched AS MATERIALIZED (
+counted AS (
+    SELECT count(*) AS total FROM (
+        SELECT FROM read_model.documents d
+        WHERE """
+    + _BASE
+    + """
+          {filters}
+        LIMIT %(count_limit)s + 1) m
+),"""
+)
+# Ordering by date needs every match's upload time, which counts them all.
+_MATCHED = sql.SQL(
+    """
+matched AS MATERIALIZED (
     SELECT d.id, d.created_at FROM read_model.documents d
     WHERE """
     + _BASE
@@ -336,7 +370,11 @@ WITH RECURSIVE {subtree} matched AS MATERIALIZED (
       {filters}
 ), counted AS (
     SELECT count(*) AS total FROM matched
-), {ranked} page AS (
+),"""
+)
+_SEARCH = sql.SQL(
+    """
+WITH RECURSIVE {subtree} {counted} {ranked} page AS (
     SELECT p.id, p.score FROM ({page}) p
     ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
 ), shown AS (

@@ -62,10 +62,21 @@ class SearchHit:
 
 @dataclass(frozen=True)
 class SearchResults:
-    """One page of hits in the asked order, and how many documents match in all."""
+    """One page of hits in the asked order, and how many documents match in all.
+
+    Adapters count matches exactly up to a limit (``COUNT_LIMIT`` unless told
+    otherwise); past it ``total`` is the limit, a lower bound, and ``total_exact``
+    is False. Hits are served in order past the limit all the same.
+    """
 
     hits: tuple[SearchHit, ...]
     total: int
+    total_exact: bool = True
+
+
+# Counting every match of a word in most documents would cost more than finding
+# the page of hits; past this many, a search says "at least" instead.
+COUNT_LIMIT = 10_000
 
 
 class SearchPort(Protocol):

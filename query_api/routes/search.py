@@ -90,7 +90,9 @@ async def search(
     Each hit lists the pages that contain a searched word (empty when only the
     title or tags match) and a snippet of the best one (`snippet_page`, null for
     the title), with the matched words in `<mark>` tags; the rest of the snippet
-    is HTML-escaped. `total` counts all matching documents.
+    is HTML-escaped. `total` counts all matching documents up to 10,000; past
+    that, counting stops, `total` is 10,000 and `total_exact` is false: at least
+    that many match. Every page of hits is served all the same.
     """
     query = SearchQuery(
         q,
@@ -124,7 +126,13 @@ async def search(
         )
         for hit in results.hits
     ]
-    return SearchPage(items=items, total=results.total, page=page, page_size=page_size)
+    return SearchPage(
+        items=items,
+        total=results.total,
+        total_exact=results.total_exact,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -22,7 +22,8 @@ The semantics every engine gives (see ``query_api.search_syntax`` for the syntax
   ``created_from`` (inclusive) to ``created_to`` (exclusive); OCR status.
 - Order: relevance (a title match and more occurrences rank higher), or upload
   time ascending (``date``) or descending (``-date``), ties by document id.
-  ``total`` counts every match, whichever page is asked for.
+  ``total`` counts every match, whichever page is asked for, up to the adapter's
+  count limit; past it, ``total`` is the limit and ``total_exact`` is False.
 - A word the document's language drops (a stop word such as "the") is left out
   of the query, and so is an OR group made only of such words; a query left with
   nothing finds nothing.
@@ -38,18 +39,26 @@ from uuid import UUID
 
 import pytest
 
-from query_api.search import SearchPort, SearchQuery, SearchResults
+from query_api.search import SearchOrder, SearchPort, SearchQuery, SearchResults
 from query_api.search_syntax import SearchSyntaxError
 from schemas.events import EventEnvelope
 from tests.projectors.events import EventLog, User
 
+# The count limit of ``Engine.counting``: one less than the matches of "fox".
+SMALL_COUNT_LIMIT = 3
+
 
 @dataclass
 class Engine:
-    """An adapter under test and how to get events into its index."""
+    """An adapter under test and how to get events into its index.
+
+    ``counting`` searches the same index and stops counting at
+    ``SMALL_COUNT_LIMIT``.
+    """
 
     port: SearchPort
     index: Callable[[list[EventEnvelope]], Awaitable[None]]
+    counting: SearchPort
 
 
 @dataclass
@@ -362,7 +371,7 @@ class SearchContract:
             for n in (1, 2, 3)
         ]
 
-        assert [p.total for p in pages] == [4, 4, 4]
+        assert [(p.total, p.total_exact) for p in pages] == [(4, True)] * 3
         assert [len(p.hits) for p in pages] == [3, 1, 0]
         assert [h.document_id for p in pages for h in p.hits] == everything
         relevance = [
@@ -372,6 +381,27 @@ class SearchContract:
         assert [r.hits[0].score for r in relevance] == sorted(
             (r.hits[0].score for r in relevance), reverse=True
         )
+
+    @pytest.mark.parametrize("sort", ["relevance", "date", "-date"])
+    async def test_past_the_count_limit_the_total_is_a_lower_bound_and_pages_go_on(
+        self, library: Library, sort: SearchOrder
+    ) -> None:
+        everything = await library.ids("fox", sort=sort)
+        pages = [
+            await library.engine.counting.search(
+                library.ada.id,
+                SearchQuery("fox", sort=sort, page=n, page_size=3),
+            )
+            for n in (1, 2)
+        ]
+        at_limit = await library.engine.counting.search(
+            library.ada.id, SearchQuery("fox -sketch")
+        )
+
+        assert len(everything) == SMALL_COUNT_LIMIT + 1
+        assert [(p.total, p.total_exact) for p in pages] == [(3, False)] * 2
+        assert [h.document_id for p in pages for h in p.hits] == everything
+        assert (at_limit.total, at_limit.total_exact) == (3, True)
 
     async def test_another_users_and_trashed_documents_are_never_found(
         self, library: Library

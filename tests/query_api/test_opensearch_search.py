@@ -16,7 +16,7 @@ from projectors.opensearch_index import Indices, ensure_indices, open_client
 from query_api.opensearch_search import OpenSearchSearch
 from schemas.events import EventEnvelope
 from tests.query_api.conftest import query_api
-from tests.query_api.search_contract import Engine, SearchContract
+from tests.query_api.search_contract import SMALL_COUNT_LIMIT, Engine, SearchContract
 
 
 @pytest.fixture
@@ -37,8 +37,12 @@ class TestOpenSearchSearch(SearchContract):
             await projection.apply(envelopes)
 
         port = OpenSearchSearch(opensearch_url, prefix=prefix)
-        yield Engine(port, index)
+        counting = OpenSearchSearch(
+            opensearch_url, prefix=prefix, count_limit=SMALL_COUNT_LIMIT
+        )
+        yield Engine(port, index, counting)
         await port.close()
+        await counting.close()
         await client.indices.delete(index=f"{prefix}-*")
         await client.close()
 

@@ -24,7 +24,12 @@ from query_api.search import SearchQuery
 from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
-from tests.query_api.search_contract import Engine, Library, SearchContract
+from tests.query_api.search_contract import (
+    SMALL_COUNT_LIMIT,
+    Engine,
+    Library,
+    SearchContract,
+)
 
 
 @pytest.fixture(scope="class")
@@ -62,7 +67,11 @@ class TestPostgresSearch(SearchContract):
         async def index(envelopes: list[EventEnvelope]) -> None:
             await asyncio.to_thread(apply, envelopes)
 
-        return Engine(PostgresSearch(pool, rank_all=self.rank_all), index)
+        port = PostgresSearch(pool, rank_all=self.rank_all)
+        counting = PostgresSearch(
+            pool, rank_all=self.rank_all, count_limit=SMALL_COUNT_LIMIT
+        )
+        return Engine(port, index, counting)
 
     rank_all = 200
 

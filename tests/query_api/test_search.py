@@ -18,7 +18,7 @@ async def test_search_answers_hits_with_pages_and_snippets(api: Api) -> None:
 
     assert response.status_code == 200
     body = response.json()
-    assert body["total"] == 1
+    assert (body["total"], body["total_exact"]) == (1, True)
     hit = body["items"][0]
     assert (hit["document_id"], hit["pages"], hit["tags"]) == (
         str(document_id),
