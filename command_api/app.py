@@ -16,7 +16,7 @@ from command_api.nats import follow_revocations, serve_commands
 from command_api.routes import router
 from infra.auth import TokenCache
 from infra.blobs import BlobStore
-from infra.http import FORM_OVERHEAD_BYTES, BodyLimit
+from infra.http import FORM_OVERHEAD_BYTES, BodyLimit, PendingLimit
 from infra.nats import connect, ensure_blob_bucket
 from infra.postgres import create_read_models, eventsourcing_env
 from infra.problems import install_problem_handlers, problem_response
@@ -95,4 +95,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(
         BodyLimit, max_bytes=settings.max_upload_bytes + FORM_OVERHEAD_BYTES
     )
+    app.add_middleware(PendingLimit, max_pending=settings.max_pending_writes)
     return app

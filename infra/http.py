@@ -1,4 +1,4 @@
-"""What every HTTP component shares: the caller's identity and a body size limit."""
+"""What every HTTP component shares: the caller's identity and limits on requests."""
 
 from __future__ import annotations
 
@@ -99,3 +99,43 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     """Raised inside the body stream once it passes the limit."""
+
+
+# Methods that change nothing; a server under load still answers them.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class PendingLimit:
+    """Answers 503 at once to a write that finds ``max_pending`` writes under way.
+
+    A server that takes every write past its capacity answers all of them later
+    and later, in the end later than their clients wait, and spends its time on
+    answers nobody reads. Refusing the excess at once, with ``Retry-After``,
+    keeps the accepted writes fast and the refused ones cheap. Safe methods are
+    never refused.
+    """
+
+    def __init__(self, app: ASGIApp, max_pending: int) -> None:
+        self.app = app
+        self.max_pending = max_pending
+        self.pending = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
+        if self.pending >= self.max_pending:
+            response = problem_response(
+                503,
+                "Service Unavailable",
+                f"{self.pending} writes are under way, as many as this server "
+                "takes at once; try again in a moment.",
+                headers={"Retry-After": "1"},
+            )
+            await response(scope, receive, send)
+            return
+        self.pending += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.pending -= 1

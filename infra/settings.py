@@ -66,6 +66,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Aggregates the command API keeps in memory (0: none).",
     )
+    max_pending_writes: int = Field(
+        default=128,
+        ge=1,
+        description="Writes one command API process takes at once; more get 503.",
+    )
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
     default_lang: str = Field(default="eng", pattern=r"^[a-z]{3}(\+[a-z]{3})*$")
     tessdata_dir: Path | None = Field(

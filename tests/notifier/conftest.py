@@ -9,42 +9,29 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from nats.aio.client import Client
 from websockets.asyncio.client import ClientConnection
 
-from infra.embedded import free_port
 from infra.nats import connect
 from infra.settings import Settings
 from notifier.app import create_app
+from tests.serving import serving
 
 RECEIVE_TIMEOUT_SECONDS = 5.0
 
 
 @asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
+async def serving_ws(app: FastAPI) -> AsyncIterator[str]:
     """Serves an app on a free port while in the block; yields its websocket URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the notifier did not start"
-        await asyncio.sleep(0.02)
-    try:
+    async with serving(app) as port:
         yield f"ws://127.0.0.1:{port}/ws"
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
 async def notifier(settings: Settings) -> AsyncIterator[str]:
     """Serves the notifier until the test ends; returns its websocket URL."""
-    async with serving(create_app(settings, token_check_seconds=0.2)) as url:
+    async with serving_ws(create_app(settings, token_check_seconds=0.2)) as url:
         yield url
 
 

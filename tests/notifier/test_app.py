@@ -15,7 +15,7 @@ from infra.settings import Settings
 from notifier.app import create_app
 from schemas.subjects import event_subject
 from tests.notifier.bus import publish_event, publish_progress, renamed
-from tests.notifier.conftest import receive, serving
+from tests.notifier.conftest import receive, serving_ws
 from tests.notifier.users import User, register_user, revoke_tokens
 
 
@@ -235,7 +235,7 @@ async def test_a_client_that_stops_reading_is_closed_with_1013(
     app = create_app(settings, outbox_limit=5)
     js = nc.jetstream()
 
-    async with serving(app) as url:
+    async with serving_ws(app) as url:
         port = int(url.split(":")[2].split("/")[0])
         async with connect(
             url,
