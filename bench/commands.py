@@ -159,6 +159,7 @@ def _lag_at(
     name = f"2 lag at {load}{_suffix(mode)}"
     return [
         Figure(f"{name}: commands answered", result.throughput, "/s"),
+        Figure(f"{name}: refused as overloaded (503)", float(result.refused), ""),
         Figure(f"{name}: to query API p50", read.p50, "ms"),
         Figure(f"{name}: to query API p99", read.p99, "ms", target),
         Figure(f"{name}: to websocket p50", ws.p50, "ms"),

@@ -18,6 +18,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, Literal
 
@@ -63,6 +64,8 @@ class LoadResult:
     ws_lag_ms: list[float] = field(default_factory=list)
     ws_missing: int = 0
     late_starts: int = 0
+    # Writes the system refused as overloaded (503 with Retry-After).
+    refused: int = 0
 
     @property
     def throughput(self) -> float:
@@ -137,6 +140,9 @@ class Load:
             return
         done = time.perf_counter()
         if not self.window_start <= done <= self.window_end:
+            return
+        if status == HTTPStatus.SERVICE_UNAVAILABLE and "Retry-After" in headers:
+            self.result.refused += 1
             return
         if status >= 400:
             self.errors[str(status)] += 1
