@@ -30,7 +30,7 @@ import psycopg
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg_pool import AsyncConnectionPool
 
-from bench.search_corpus import VOCABULARY, CorpusPlan, write_corpus
+from bench.search_corpus import RARE_WORDS, VOCABULARY, CorpusPlan, write_corpus
 from command_api.application import Paperledger
 from command_api.envelopes import decode
 from infra.embedded import EmbeddedNats, EmbeddedPostgres, free_port
@@ -150,6 +150,7 @@ def _plan_key(plan: CorpusPlan) -> dict[str, int]:
         "pages": plan.pages,
         "words": plan.words_per_page,
         "seed": plan.seed,
+        "rare_words": RARE_WORDS,
     }
 
 

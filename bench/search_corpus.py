@@ -1,9 +1,13 @@
 """A synthetic corpus for the search benchmark, written as events.
 
 Page texts draw their words from a made-up vocabulary with Zipf-like
-frequencies, so a few words are on every page and most are rare. Documents are
-uploaded and their OCR results recorded through the event-sourced application,
-saved in batches; the projectors build the read models and the index from them.
+frequencies, so a few words are on every page and most are seldom seen. In a
+large corpus even the vocabulary's last words are on dozens of pages, so rare
+words, each in one to ten documents whatever the size, are planted: words from
+beyond the vocabulary, each put in place of a word on one page of the documents
+chosen for it. Documents are uploaded and their OCR results recorded through the
+event-sourced application, saved in batches; the projectors build the read
+models and the index from them.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ SAVE_BATCH = 200
 _ONSETS = ("b", "c", "d", "f", "g", "h", "k", "l", "m", "n", "p", "r", "s", "t", "v",
            "z", "br", "kr", "st", "tr", "pl")  # fmt: skip
 _VOWELS = ("a", "e", "i", "o", "u", "ai", "ou")
-# Rare words are counted exactly among this many candidates from the long tail.
-RARE_CANDIDATES = 5000
+# Planted rare words, and the most documents one is planted in.
+RARE_WORDS = 200
+RARE_MOST_DOCUMENTS = 10
 
 
 def word(rank: int) -> str:
@@ -50,24 +55,37 @@ class CorpusPlan:
     rng: random.Random = field(init=False)
     vocabulary: list[str] = field(init=False)
     cum_weights: list[float] = field(init=False)
-    rare_counts: Counter[str] = field(default_factory=Counter)
+    planted: dict[int, list[str]] = field(init=False)
+    written: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)  # noqa: S311 (words, not secrets)
         self.vocabulary = [word(rank) for rank in range(VOCABULARY)]
         weights = (1 / (rank + 1) ** ZIPF_EXPONENT for rank in range(VOCABULARY))
         self.cum_weights = list(itertools.accumulate(weights))
-        tail = self.vocabulary[VOCABULARY // 20 :]
-        self._candidates = set(self.rng.sample(tail, RARE_CANDIDATES))
+        self.planted = {}
+        # At most half of a tiny document's words give way to rare ones.
+        room = self.pages * self.words_per_page // 2
+        for n in range(RARE_WORDS):
+            count = self.rng.randint(1, min(RARE_MOST_DOCUMENTS, self.documents))
+            for document in self.rng.sample(range(self.documents), count):
+                planted = self.planted.setdefault(document, [])
+                if len(planted) < room:
+                    planted.append(word(VOCABULARY + n))
 
     def page_texts(self) -> list[str]:
-        """Returns the texts of one document's pages, counting its rare words."""
+        """Returns the texts of the next document's pages, its rare words planted."""
         words = self.rng.choices(
             self.vocabulary,
             cum_weights=self.cum_weights,
             k=self.pages * self.words_per_page,
         )
-        self.rare_counts.update(self._candidates.intersection(words))
+        rares = self.planted.get(self.written, [])
+        for rare, place in zip(
+            rares, self.rng.sample(range(len(words)), len(rares)), strict=True
+        ):
+            words[place] = rare
+        self.written += 1
         size = self.words_per_page
         return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
 
@@ -76,8 +94,12 @@ class CorpusPlan:
         return self.vocabulary[10:110]
 
     def rare_terms(self) -> list[str]:
-        """Returns words that occur in one to ten documents of the corpus."""
-        return sorted(w for w, n in self.rare_counts.items() if 1 <= n <= 10)
+        """Returns the planted words, each in one to ten documents of the corpus."""
+        return sorted(self.rare_documents())
+
+    def rare_documents(self) -> Counter[str]:
+        """Returns how many documents each rare word is planted in."""
+        return Counter(rare for words in self.planted.values() for rare in words)
 
 
 def write_corpus(
