@@ -23,6 +23,8 @@ from schemas.subjects import ALL_EVENTS, EVENTS_STREAM
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 10.0
+# Messages the client holds for a consumer before it drops the next ones.
+PENDING_BYTES = 64 * 1024 * 1024
 
 
 class Sink(Protocol):
@@ -48,9 +50,15 @@ class StreamConsumer:
 
     The sink holds its own position, so the consumer needs no durable JetStream
     consumer: it reads on from the stream sequence after that position with an
-    ordered consumer, which never skips or reorders. A sink that cannot take a
-    batch gets it again after a backoff, so nothing is lost; a redelivered event
-    is at or below the sink's position and changes nothing.
+    ordered consumer. A sink that cannot take a batch gets it again after a
+    backoff, so nothing is lost; a redelivered event is at or below the sink's
+    position and changes nothing.
+
+    The client drops messages that arrive while ``pending_bytes`` of them wait
+    (a slow consumer); its ordered consumer does not notice, and may then stall.
+    So the consumer checks that stream sequences follow one another, and when
+    nothing comes, that the stream holds nothing newer. At a gap or a stall it
+    applies what came before and subscribes again from the first message missing.
     """
 
     def __init__(
@@ -60,11 +68,13 @@ class StreamConsumer:
         *,
         batch_size: int = 256,
         fetch_timeout: float = 1.0,
+        pending_bytes: int = PENDING_BYTES,
     ) -> None:
         self._sink = sink
         self._nats_url = nats_url
         self._batch_size = batch_size
         self._fetch_timeout = fetch_timeout
+        self._pending_bytes = pending_bytes
 
     async def run(self, stop: asyncio.Event) -> None:
         """Projects batches until ``stop`` is set."""
@@ -75,12 +85,35 @@ class StreamConsumer:
             position = await self._wait_for_position(stop)
             if position is None:
                 return
-            subscription = await self._subscribe(js, position)
+            start = await start_after(js, position)
+            logger.info(
+                "reading on from position %s (stream sequence %s)", position, start
+            )
+            subscription = await self._subscribe(js, start)
             logger.info("%s projector started on %s", name, ALL_EVENTS)
+            # The stream sequence the next message must have; the first message
+            # of a subscription may come later, where the stream has a hole.
+            expected: int | None = None
             while not stop.is_set():
                 messages = await self._next_batch(subscription)
-                if messages:
-                    await self._handle(messages, stop)
+                following, missing = _following(messages, expected)
+                if not messages and expected is not None:
+                    # A consumer that dropped messages can stall for good.
+                    state = (await js.stream_info(EVENTS_STREAM)).state
+                    missing = expected if state.last_seq >= expected else None
+                if following:
+                    await self._handle(following, stop)
+                    expected = _sequence(following[-1]) + 1
+                if missing is not None:
+                    logger.warning(
+                        "%s projector: stream sequence %s was dropped by the client "
+                        "or not delivered; reading again from there",
+                        name,
+                        missing,
+                    )
+                    await subscription.unsubscribe()
+                    subscription = await self._subscribe(js, missing)
+                    expected = None
         finally:
             await client.close()
             await self._sink.close()
@@ -102,10 +135,8 @@ class StreamConsumer:
         return None
 
     async def _subscribe(
-        self, js: JetStreamContext, position: int
+        self, js: JetStreamContext, start: int
     ) -> JetStreamContext.PushSubscription:
-        start = await start_after(js, position)
-        logger.info("reading on from position %s (stream sequence %s)", position, start)
         return await js.subscribe(
             ALL_EVENTS,
             stream=EVENTS_STREAM,
@@ -113,6 +144,7 @@ class StreamConsumer:
             config=ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start
             ),
+            pending_bytes_limit=self._pending_bytes,
         )
 
     async def _next_batch(
@@ -209,13 +241,35 @@ class PostgresProjector(StreamConsumer):
         *,
         batch_size: int = 256,
         fetch_timeout: float = 1.0,
+        pending_bytes: int = PENDING_BYTES,
     ) -> None:
         super().__init__(
             PostgresSink(database_url),
             nats_url,
             batch_size=batch_size,
             fetch_timeout=fetch_timeout,
+            pending_bytes=pending_bytes,
         )
+
+
+def _following(
+    messages: list[Msg], expected: int | None
+) -> tuple[list[Msg], int | None]:
+    """Splits ``messages`` at the first gap in their stream sequences.
+
+    Returns the messages before the gap, and the sequence missing there (None
+    for no gap). ``expected`` is the sequence the first must have, if known.
+    """
+    for index, message in enumerate(messages):
+        sequence = _sequence(message)
+        if expected is not None and sequence != expected:
+            return messages[:index], expected
+        expected = sequence + 1
+    return messages, None
+
+
+def _sequence(message: Msg) -> int:
+    return int(message.metadata.sequence.stream)
 
 
 async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:

@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 
 from infra.nats import connect
 from infra.postgres import create_read_models
-from projectors.consumer import PostgresProjector
+from projectors.consumer import PENDING_BYTES, PostgresProjector
 from projectors.positions import project_batch
 from projectors.rebuild import rebuild
 from schemas.subjects import ALL_EVENTS
@@ -71,9 +71,13 @@ async def reach(database_url: str, position: int, within: float = 20.0) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(database_url: str, nats_url: str) -> AsyncIterator[None]:
+async def running(
+    database_url: str, nats_url: str, pending_bytes: int = PENDING_BYTES
+) -> AsyncIterator[None]:
     stop = asyncio.Event()
-    projector = PostgresProjector(database_url, nats_url, fetch_timeout=0.2)
+    projector = PostgresProjector(
+        database_url, nats_url, fetch_timeout=0.2, pending_bytes=pending_bytes
+    )
     task = asyncio.create_task(projector.run(stop))
     try:
         yield
@@ -95,6 +99,26 @@ async def test_the_projector_follows_the_stream(
     expected = dump(database_url)
     assert len(expected["documents"]) == 10
     assert len(expected["document_events"]) == document_events(log)
+
+
+async def test_messages_the_client_drops_are_read_again_and_none_is_lost(
+    database_url: str,
+    nats_url: str,
+    js: JetStreamContext,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    create_read_models(database_url)
+    log = busy_history(users=2, documents=60)
+    await publish(js, log.envelopes)
+
+    # The client holds a few messages at most, so it drops most of a burst.
+    async with running(database_url, nats_url, pending_bytes=16 * 1024):
+        await reach(database_url, log.position, within=60.0)
+
+    dropped = [r for r in caplog.records if "dropped by the client" in r.getMessage()]
+    assert dropped
+    assert len(dump(database_url)["documents"]) == 120
+    assert len(dump(database_url)["document_events"]) == document_events(log)
 
 
 async def test_a_malformed_message_is_skipped_and_the_loop_goes_on(
