@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import Any
 from uuid import uuid4
 
 from bench.config import BenchConfig
@@ -53,15 +54,7 @@ def command_figures(
 ) -> list[Figure]:
     """Measures commands/s and latency with ``config.clients`` clients."""
     logger.info("figure 1: commands from %s clients %s", config.clients, mode)
-    spec = LoadSpec(
-        system.url,
-        user.token,
-        "commands",
-        clients=config.clients,
-        seconds=config.seconds,
-        warmup=config.warmup,
-        documents=documents,
-    )
+    spec = _commands(system, user, documents, config)
     result = measure(spec)
     # The same load straight at the command API shows what the proxy hop costs.
     command_api = f"http://127.0.0.1:{system.env['PAPERLEDGER_COMMAND_API_PORT']}"
@@ -141,15 +134,12 @@ def _lag_at(
     load = "saturated" if rate is None else f"{rate:g}/s"
     logger.info("figure 2: projection lag at %s %s", load, mode)
     result = measure(
-        LoadSpec(
-            system.url,
-            user.token,
-            "commands",
-            clients=config.clients,
-            seconds=config.seconds,
-            warmup=config.warmup,
+        _commands(
+            system,
+            user,
+            documents,
+            config,
             rate=rate,
-            documents=documents,
             ws_url=system.ws_url,
             read_every=config.read_every,
         )
@@ -171,6 +161,26 @@ def _lag_at(
             NO_FAILURES,
         ),
     ]
+
+
+def _commands(
+    system: System,
+    user: BenchUser,
+    documents: list[str],
+    config: BenchConfig,
+    **extra: Any,
+) -> LoadSpec:
+    """Returns the load of renames and tags the configured clients send."""
+    return LoadSpec(
+        system.url,
+        user.token,
+        "commands",
+        clients=config.clients,
+        seconds=config.seconds,
+        warmup=config.warmup,
+        documents=documents,
+        **extra,
+    )
 
 
 def _failures(result: LoadResult) -> float:
