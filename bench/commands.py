@@ -8,6 +8,7 @@ from typing import Any
 from uuid import uuid4
 
 from bench.config import BenchConfig
+from bench.cpu import cpu_during, cpu_figures
 from bench.load import LoadResult, LoadSpec, measure
 from bench.stats import Summary
 from bench.systems import BenchUser, reference_servers
@@ -55,7 +56,9 @@ def command_figures(
     """Measures commands/s and latency with ``config.clients`` clients."""
     logger.info("figure 1: commands from %s clients %s", config.clients, mode)
     spec = _commands(system, user, documents, config)
-    result = measure(spec)
+    assert system.process is not None
+    with cpu_during(system.process.pid, config.warmup, config.seconds) as cpu:
+        result = measure(spec)
     # The same load straight at the command API shows what the proxy hop costs.
     command_api = f"http://127.0.0.1:{system.env['PAPERLEDGER_COMMAND_API_PORT']}"
     bypass = measure(replace(spec, base_url=command_api))
@@ -96,6 +99,7 @@ def command_figures(
             reference_name="bare FastAPI direct",
         ),
         Figure(f"{name}: failed", _failures(result), "", NO_FAILURES),
+        *cpu_figures(name, cpu, result.throughput),
     ]
 
 
