@@ -2,7 +2,9 @@
 
 Three aliases, each over one concrete index, so a rebuild can swap them all at
 once: ``<prefix>-documents`` holds one searchable document per live Paperledger
-document with its pages nested, ``<prefix>-trash`` keeps the views of trashed
+document, its page texts twice: as one ``body`` field that finds and ranks
+documents, and as nested pages that say which pages of a hit match and give
+their highlights. ``<prefix>-trash`` keeps the views of trashed
 documents (stored, not searchable) so a restore has them back, and
 ``<prefix>-folders`` holds each folder's ancestry.
 """
@@ -120,6 +122,8 @@ DOCUMENTS_BODY: dict[str, Any] = {
     "settings": _SETTINGS,
     "mappings": {
         "dynamic": "strict",
+        # The pages keep the text in the source; the body only needs its index.
+        "_source": {"excludes": ["body"]},
         "properties": {
             "id": _keyword(),
             "owner_id": _keyword(),
@@ -134,6 +138,9 @@ DOCUMENTS_BODY: dict[str, Any] = {
             "page_count": {"type": "integer", "index": False},
             "title": _stored(),
             "heading": _languages(),
+            # Every page's text, one value each: a phrase does not run from one
+            # page into the next, as the position gap between values is wide.
+            "body": _languages(),
             "pages": {
                 "type": "nested",
                 "properties": {
@@ -193,6 +200,7 @@ def document_source(view: DocumentView, folder_path: list[str]) -> dict[str, Any
         "page_count": view.page_count,
         "title": view.title,
         "heading": {field: [view.title, *view.tags]},
+        "body": {field: [p.text for p in view.pages]},
         "pages": [{"number": p.number, field: p.text} for p in view.pages],
         "view": {
             k: v
@@ -251,7 +259,10 @@ def open_client(url: str, timeout: float) -> AsyncOpenSearch:
 
 
 async def ensure_indices(client: AsyncOpenSearch, aliases: Indices) -> None:
-    """Creates the first generation of indices behind any alias that is missing."""
+    """Creates the first generation of indices behind any alias that is missing.
+
+    An index that exists but lacks fields of the current mapping gets them.
+    """
     first = aliases.concrete("0")
     await asyncio.gather(
         *(
@@ -267,6 +278,7 @@ async def _ensure_index(
     client: AsyncOpenSearch, alias: str, index: str, body: dict[str, Any]
 ) -> None:
     if await client.indices.exists_alias(name=alias):
+        await _add_missing_fields(client, alias, body)
         return
     try:
         await client.indices.create(index=index, body={**body, "aliases": {alias: {}}})
@@ -276,3 +288,28 @@ async def _ensure_index(
             raise
         return
     logger.info("created index %s behind alias %s", index, alias)
+
+
+async def _add_missing_fields(
+    client: AsyncOpenSearch, alias: str, body: dict[str, Any]
+) -> None:
+    """Adds the fields an older index lacks, so that writes to it go on.
+
+    The documents it already holds have no values in them until the indices are
+    rebuilt from the event store, which the warning asks for.
+    """
+    wanted: dict[str, Any] = body["mappings"]["properties"]
+    mappings = await client.indices.get_mapping(index=alias)
+    for index, mapping in mappings.items():
+        known = mapping["mappings"].get("properties", {})
+        missing = [name for name in wanted if name not in known]
+        if not missing:
+            continue
+        properties = {name: wanted[name] for name in missing}
+        await client.indices.put_mapping(index=index, body={"properties": properties})
+        logger.warning(
+            "index %s predates the fields %s and now has them; documents indexed "
+            "before are searched without them until `paperledger rebuild` runs",
+            index,
+            ", ".join(missing),
+        )

@@ -1,16 +1,19 @@
 """Compiles a parsed search into the query language of OpenSearch.
 
-A document is one OpenSearch document with its pages nested, so an atom matches
-"anywhere" when it matches the heading (title and tags) or one page; the groups
-of the expression are combined at the document level. One nested clause finds
-the pages that match any required atom, for the page list and the snippet, and
-is required with the heading as its alternative: a hit has a word that its
-language does not drop as a stop word. A query of one group needs nothing else,
-so each of its atoms is looked up on the pages once.
+A search takes two requests. The first finds, ranks and counts documents: an
+atom matches "anywhere" when it matches the heading (title and tags) or the
+body, each page's text a value of its own, so phrases stay inside one page. The
+groups of the expression are combined at the document level, and a hit has a
+word of the query that its language does not drop as a stop word. Matching on
+one field per document lets the engine skip documents that cannot reach the
+page asked for; nested pages would make it score every page of every match.
+The second request looks at the page of hits alone and lists, with highlights,
+their nested pages that match any required atom.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -115,16 +118,41 @@ def _group(group: tuple[Atom, ...], misspelt: frozenset[Atom]) -> Query:
 def _found(expression: SearchExpression, misspelt: frozenset[Atom]) -> Query:
     """Returns the clause that a hit matches with one of its atoms, stop words not."""
     atoms = expression.positive
-    on_pages = [
-        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
+    on_body = [
+        _on_fields("body", atom, misspelt=atom in misspelt, neutral=False)
         for atom in atoms
     ]
     on_heading = [
         _on_fields("heading", atom, misspelt=atom in misspelt, neutral=False)
         for atom in atoms
     ]
-    pages = _matching_pages(_any_of(on_pages), _widened(expression, misspelt))
-    return _any_of([pages, _boosted(_any_of(on_heading), HEADING_BOOST)])
+    return _any_of([*on_body, _boosted(_any_of(on_heading), HEADING_BOOST)])
+
+
+def pages_body(
+    owner_id: UUID,
+    expression: SearchExpression,
+    misspelt: frozenset[Atom],
+    document_ids: Sequence[str],
+) -> Query:
+    """Returns the search for the matching pages of the given hits, highlighted."""
+    on_pages = [
+        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
+        for atom in expression.positive
+    ]
+    documents = {"ids": {"values": list(document_ids)}}
+    return {
+        "query": {
+            "bool": {
+                "filter": [owner_filter(owner_id), documents],
+                "must": [
+                    _matching_pages(_any_of(on_pages), _widened(expression, misspelt))
+                ],
+            }
+        },
+        "size": len(document_ids),
+        "_source": False,
+    }
 
 
 def _widened(expression: SearchExpression, misspelt: frozenset[Atom]) -> bool:
@@ -141,14 +169,9 @@ def anywhere(atom: Atom, *, misspelt: bool, neutral: bool = True) -> Query:
     With ``neutral`` a word the analyser drops (a stop word) matches every
     document, so it neither narrows nor empties the search.
     """
-    on_page = _on_fields("pages", atom, misspelt=misspelt, neutral=neutral)
+    on_body = _on_fields("body", atom, misspelt=misspelt, neutral=neutral)
     on_heading = _on_fields("heading", atom, misspelt=misspelt, neutral=neutral)
-    return _any_of(
-        [
-            {"nested": {"path": "pages", "query": on_page, "score_mode": "max"}},
-            _boosted(on_heading, HEADING_BOOST),
-        ]
-    )
+    return _any_of([on_body, _boosted(on_heading, HEADING_BOOST)])
 
 
 def _on_fields(path: str, atom: Atom, *, misspelt: bool, neutral: bool) -> Query:
@@ -210,7 +233,7 @@ def _filters(query: SearchQuery) -> list[Query]:
 
 
 def _matching_pages(on_page: Query, widened: bool) -> Query:
-    """Returns the clause that scores pages and lists every match, best first.
+    """Returns the clause that lists every matching page, best first.
 
     Each listed page is highlighted; the best one gives the snippet.
     """

@@ -21,6 +21,7 @@ from query_api.opensearch_query import (
     MARK_OPEN,
     may_be_misspelt,
     occurrence,
+    pages_body,
     search_body,
 )
 from query_api.search import (
@@ -33,7 +34,7 @@ from query_api.search import (
     SearchResults,
     SearchUnavailableError,
 )
-from query_api.search_syntax import SearchExpression, Term, parse
+from query_api.search_syntax import Atom, SearchExpression, Term, parse
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,26 @@ class OpenSearchSearch:
     async def _search(
         self, owner_id: UUID, query: SearchQuery, expression: SearchExpression
     ) -> SearchResults:
+        found, misspelt = await self._find(owner_id, query, expression)
+        hits = found["hits"]["hits"]
+        pages: dict[str, dict[str, Any]] = {}
+        if hits:
+            ids = [hit["_id"] for hit in hits]
+            body = pages_body(owner_id, expression, misspelt, ids)
+            listed = (await self._msearch([body]))[0]["hits"]["hits"]
+            # A hit changed or trashed since the first request lists no pages.
+            pages = {hit["_id"]: hit.get("inner_hits", {}) for hit in listed}
+        total = found["hits"]["total"]
+        return SearchResults(
+            hits=tuple(_hit(hit, pages.get(hit["_id"], {})) for hit in hits),
+            total=int(total["value"]),
+            total_exact=total["relation"] == "eq",
+        )
+
+    async def _find(
+        self, owner_id: UUID, query: SearchQuery, expression: SearchExpression
+    ) -> tuple[dict[str, Any], frozenset[Atom]]:
+        """Returns the page of hits, ranked and counted, and the atoms misspelt."""
         candidates = [a for a in expression.positive if may_be_misspelt(a)]
         alone = {group[0] for group in expression.required if len(group) == 1}
         limit = self._count_limit
@@ -90,7 +111,7 @@ class OpenSearchSearch:
             # Each candidate must match for a hit, so any hit shows they all occur.
             first = (await self._msearch([main]))[0]
             if not candidates or first["hits"]["total"]["value"] > 0:
-                return _results(first)
+                return first, frozenset()
             occurrences = await self._msearch(searches)
         else:
             first, *occurrences = await self._msearch([main, *searches])
@@ -99,10 +120,10 @@ class OpenSearchSearch:
             for atom, answer in zip(candidates, occurrences, strict=True)
             if answer["hits"]["total"]["value"] == 0
         )
-        if misspelt:
-            body = search_body(owner_id, query, expression, misspelt, count_limit=limit)
-            first = (await self._msearch([body]))[0]
-        return _results(first)
+        if not misspelt:
+            return first, misspelt
+        body = search_body(owner_id, query, expression, misspelt, count_limit=limit)
+        return (await self._msearch([body]))[0], misspelt
 
     async def _msearch(self, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
         lines: list[dict[str, Any]] = []
@@ -116,16 +137,9 @@ class OpenSearchSearch:
         return responses
 
 
-def _results(response: dict[str, Any]) -> SearchResults:
-    hits = tuple(_hit(hit) for hit in response["hits"]["hits"])
-    total = response["hits"]["total"]
-    exact = total["relation"] == "eq"
-    return SearchResults(hits=hits, total=int(total["value"]), total_exact=exact)
-
-
-def _hit(hit: dict[str, Any]) -> SearchHit:
+def _hit(hit: dict[str, Any], inner: dict[str, Any]) -> SearchHit:
+    """Returns a hit of the first request with its pages from the second."""
     source = hit["_source"]
-    inner = hit.get("inner_hits", {})
     matching = _inner(inner, "pages")
     pages = sorted(_page_number(page) for page in matching)
     best = [page for page in matching if page.get("highlight")][:1]

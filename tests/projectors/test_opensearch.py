@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,7 +23,12 @@ from infra.settings import get_settings
 from projectors.consumer import StreamConsumer
 from projectors.opensearch import OpenSearchSink
 from projectors.opensearch_documents import OpenSearchProjection
-from projectors.opensearch_index import Indices, ensure_indices, open_client
+from projectors.opensearch_index import (
+    DOCUMENTS_BODY,
+    Indices,
+    ensure_indices,
+    open_client,
+)
 from projectors.opensearch_rebuild import rebuild_opensearch
 from query_api.opensearch_search import OpenSearchSearch
 from query_api.search import SearchQuery
@@ -125,6 +131,32 @@ async def test_a_restored_document_comes_back_with_its_pages(cluster: Cluster) -
     found = await search(cluster, ada, "fox")
     assert [(hit.document_id, hit.pages) for hit in found] == [(document_id, (1,))]
     assert await cluster.source(cluster.indices.trash, document_id) is None
+
+
+async def test_an_index_made_before_a_field_was_added_gets_it_and_takes_writes(
+    opensearch_url: str,
+) -> None:
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    client = open_client(opensearch_url, 30.0)
+    aliases = Indices.aliases(prefix)
+    older = copy.deepcopy(DOCUMENTS_BODY)
+    del older["mappings"]["properties"]["body"]
+    await client.indices.create(
+        index=f"{aliases.documents}-0",
+        body={**older, "aliases": {aliases.documents: {}}},
+    )
+    try:
+        await ensure_indices(client, aliases)
+        log, ada, document_id = library()
+
+        await OpenSearchProjection(client, aliases).apply(log.envelopes)
+
+        cluster = Cluster(opensearch_url, prefix, client)
+        found = await search(cluster, ada, "fox")
+        assert [(hit.document_id, hit.pages) for hit in found] == [(document_id, (1,))]
+    finally:
+        await client.indices.delete(index=f"{prefix}-*")
+        await client.close()
 
 
 async def test_a_batch_of_many_documents_is_indexed_in_one_bulk(
