@@ -87,10 +87,15 @@ def _stored() -> dict[str, Any]:
     return {"type": "keyword", "index": False, "doc_values": False}
 
 
-def _languages() -> dict[str, Any]:
-    words = {"type": "text", "analyzer": WORDS_ANALYSER}
+def _languages(*, highlighted: bool = False) -> dict[str, Any]:
+    """Returns a text field per analyser; ``highlighted`` ones index offsets.
+
+    With the offsets in the index, a highlight need not analyse the text again.
+    """
+    options = {"index_options": "offsets"} if highlighted else {}
+    words = {"type": "text", "analyzer": WORDS_ANALYSER, **options}
     fields: dict[str, Any] = {
-        name: {"type": "text", "analyzer": name, "fields": {WORDS: words}}
+        name: {"type": "text", "analyzer": name, **options, "fields": {WORDS: words}}
         for name in ANALYSERS.values()
     }
     return {"properties": {**fields, FALLBACK_ANALYSER: words}}
@@ -145,7 +150,7 @@ DOCUMENTS_BODY: dict[str, Any] = {
                 "type": "nested",
                 "properties": {
                     "number": {"type": "integer"},
-                    **_languages()["properties"],
+                    **_languages(highlighted=True)["properties"],
                 },
             },
             "view": {"type": "object", "enabled": False},

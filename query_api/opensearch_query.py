@@ -30,6 +30,9 @@ HEADING_BOOST = 2.0
 # Highlights mark with characters from Unicode's private use area, so the text
 # can be HTML-escaped afterwards and the marks become <mark> tags.
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
+# The inner hits of the pages request: the best matching page, highlighted, and
+# every matching page's number.
+BEST_PAGE, MATCHING_PAGES = "best", "pages"
 _SOURCE = ["id", "title", "tags", "folder_id", "created_at"]
 _SORTS: dict[str, list[Any]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
@@ -95,7 +98,10 @@ def search_body(
         "from": (query.page - 1) * query.page_size,
         "size": query.page_size,
         "track_total_hits": count_limit,
-        "track_scores": True,
+        # Scores of hits sorted by date; sorted by score, they come anyway, and
+        # asking for them again keeps the engine from skipping hits that cannot
+        # reach the page.
+        "track_scores": query.sort != "relevance",
         "sort": _SORTS[query.sort],
         "_source": _SOURCE,
         "highlight": _highlight("heading", _widened(expression, misspelt)),
@@ -145,9 +151,9 @@ def pages_body(
         "query": {
             "bool": {
                 "filter": [owner_filter(owner_id), documents],
-                "must": [
-                    _matching_pages(_any_of(on_pages), _widened(expression, misspelt))
-                ],
+                "must": _matching_pages(
+                    _any_of(on_pages), _widened(expression, misspelt)
+                ),
             }
         },
         "size": len(document_ids),
@@ -232,25 +238,27 @@ def _filters(query: SearchQuery) -> list[Query]:
     return filters
 
 
-def _matching_pages(on_page: Query, widened: bool) -> Query:
-    """Returns the clause that lists every matching page, best first.
+def _matching_pages(on_page: Query, widened: bool) -> list[Query]:
+    """Returns the clauses that list every matching page and highlight the best.
 
-    Each listed page is highlighted; the best one gives the snippet.
+    Highlighting costs an analysis of each page it marks, so only the best
+    page, which gives the snippet, is highlighted; the others are listed.
     """
-    return {
-        "nested": {
-            "path": "pages",
-            "query": on_page,
-            "score_mode": "max",
-            "inner_hits": {
-                "name": "pages",
-                "size": MAX_PAGES_LISTED,
-                "_source": False,
-                "docvalue_fields": ["pages.number"],
-                "highlight": _highlight("pages", widened),
-            },
+
+    def pages(name: str, size: int, **options: Any) -> Query:
+        inner = {
+            "name": name,
+            "size": size,
+            "_source": False,
+            "docvalue_fields": ["pages.number"],
+            **options,
         }
-    }
+        return {"nested": {"path": "pages", "query": on_page, "inner_hits": inner}}
+
+    return [
+        pages(BEST_PAGE, 1, highlight=_highlight("pages", widened)),
+        pages(MATCHING_PAGES, MAX_PAGES_LISTED),
+    ]
 
 
 def _highlight(path: str, widened: bool) -> Query:

@@ -17,8 +17,10 @@ from opensearchpy.exceptions import NotFoundError, TransportError
 
 from projectors.opensearch_index import DEFAULT_PREFIX, Indices, open_client
 from query_api.opensearch_query import (
+    BEST_PAGE,
     MARK_CLOSE,
     MARK_OPEN,
+    MATCHING_PAGES,
     may_be_misspelt,
     occurrence,
     pages_body,
@@ -140,9 +142,8 @@ class OpenSearchSearch:
 def _hit(hit: dict[str, Any], inner: dict[str, Any]) -> SearchHit:
     """Returns a hit of the first request with its pages from the second."""
     source = hit["_source"]
-    matching = _inner(inner, "pages")
-    pages = sorted(_page_number(page) for page in matching)
-    best = [page for page in matching if page.get("highlight")][:1]
+    pages = sorted(_page_number(page) for page in _inner(inner, MATCHING_PAGES))
+    best = [page for page in _inner(inner, BEST_PAGE) if page.get("highlight")]
     snippet, snippet_page = _title_snippet(source["title"], hit.get("highlight", {}))
     if best:
         snippet = _page_snippet(best[0]["highlight"].values())
