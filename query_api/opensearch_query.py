@@ -7,8 +7,8 @@ groups of the expression are combined at the document level, and a hit has a
 word of the query that its language does not drop as a stop word. Matching on
 one field per document lets the engine skip documents that cannot reach the
 page asked for; nested pages would make it score every page of every match.
-The second request looks at the page of hits alone and lists, with highlights,
-their nested pages that match any required atom.
+The second request looks at the page of hits alone: it lists their nested
+pages that match any required atom and highlights the best of each.
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def pages_body(
     misspelt: frozenset[Atom],
     document_ids: Sequence[str],
 ) -> Query:
-    """Returns the search for the matching pages of the given hits, highlighted."""
+    """Returns the search for the given hits' matching pages, the best highlighted."""
     on_pages = [
         _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
         for atom in expression.positive
@@ -241,8 +241,8 @@ def _filters(query: SearchQuery) -> list[Query]:
 def _matching_pages(on_page: Query, widened: bool) -> list[Query]:
     """Returns the clauses that list every matching page and highlight the best.
 
-    Highlighting costs an analysis of each page it marks, so only the best
-    page, which gives the snippet, is highlighted; the others are listed.
+    Highlighting costs time for every page it marks, so only the best page,
+    which gives the snippet, is highlighted; the others are listed.
     """
 
     def pages(name: str, size: int, **options: Any) -> Query:
