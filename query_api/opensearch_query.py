@@ -123,16 +123,19 @@ def _group(group: tuple[Atom, ...], misspelt: frozenset[Atom]) -> Query:
 
 def _found(expression: SearchExpression, misspelt: frozenset[Atom]) -> Query:
     """Returns the clause that a hit matches with one of its atoms, stop words not."""
-    atoms = expression.positive
-    on_body = [
-        _on_fields("body", atom, misspelt=atom in misspelt, neutral=False)
-        for atom in atoms
+    on_heading = _any_of(_positive_on("heading", expression, misspelt))
+    on_body = _positive_on("body", expression, misspelt)
+    return _any_of([*on_body, _boosted(on_heading, HEADING_BOOST)])
+
+
+def _positive_on(
+    path: str, expression: SearchExpression, misspelt: frozenset[Atom]
+) -> list[Query]:
+    """Returns one query per positive atom on the fields under ``path``."""
+    return [
+        _on_fields(path, atom, misspelt=atom in misspelt, neutral=False)
+        for atom in expression.positive
     ]
-    on_heading = [
-        _on_fields("heading", atom, misspelt=atom in misspelt, neutral=False)
-        for atom in atoms
-    ]
-    return _any_of([*on_body, _boosted(_any_of(on_heading), HEADING_BOOST)])
 
 
 def pages_body(
@@ -142,18 +145,13 @@ def pages_body(
     document_ids: Sequence[str],
 ) -> Query:
     """Returns the search for the given hits' matching pages, the best highlighted."""
-    on_pages = [
-        _on_fields("pages", atom, misspelt=atom in misspelt, neutral=False)
-        for atom in expression.positive
-    ]
+    on_pages = _any_of(_positive_on("pages", expression, misspelt))
     documents = {"ids": {"values": list(document_ids)}}
     return {
         "query": {
             "bool": {
                 "filter": [owner_filter(owner_id), documents],
-                "must": _matching_pages(
-                    _any_of(on_pages), _widened(expression, misspelt)
-                ),
+                "must": _matching_pages(on_pages, _widened(expression, misspelt)),
             }
         },
         "size": len(document_ids),
