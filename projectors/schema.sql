@@ -161,17 +161,40 @@ RETURNS tsvector LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     WHERE c.n > 1 OR u.weights[1] < 'C'
 $$;
 
+-- The text-search configurations each user has documents in: a search is compiled
+-- in these only, as a query in a configuration nobody's documents use still costs
+-- the GIN index a pass over every match of its words. Pairs are added, never
+-- removed; one left behind by a trashed or changed document only widens a search.
+CREATE TABLE IF NOT EXISTS read_model.search_configs (
+    owner_id uuid NOT NULL,
+    config regconfig NOT NULL,
+    PRIMARY KEY (owner_id, config)
+);
+-- Documents projected before the table existed record theirs once.
+INSERT INTO read_model.search_configs (owner_id, config)
+SELECT DISTINCT d.owner_id, d.search_config FROM read_model.documents d
+WHERE NOT EXISTS (SELECT FROM read_model.search_configs)
+ON CONFLICT DO NOTHING;
+
 -- Adds to match_vector the mark of the document's owner and configuration, a lexeme
 -- no parser makes (a space, the configuration's name, a space and the owner's id),
 -- so that a query ANDed with the mark only matches that owner's documents of that
--- configuration, on the GIN index alone; and keeps rank_keys up to date. An insert
--- that will turn into an update of the same document leaves the keys to the update.
+-- configuration, on the GIN index alone; records the pair in search_configs; and
+-- keeps rank_keys up to date. An insert that will turn into an update of the same
+-- document leaves the keys to the update.
 CREATE OR REPLACE FUNCTION read_model.mark_search_vectors() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     NEW.match_vector := NEW.match_vector
         || array_to_tsvector(
             ARRAY[' ' || NEW.search_config::text || ' ' || NEW.owner_id::text]);
+    IF TG_OP = 'INSERT' OR NEW.search_config IS DISTINCT FROM OLD.search_config
+        OR NEW.owner_id IS DISTINCT FROM OLD.owner_id
+    THEN
+        INSERT INTO read_model.search_configs (owner_id, config)
+        VALUES (NEW.owner_id, NEW.search_config)
+        ON CONFLICT DO NOTHING;
+    END IF;
     IF TG_OP = 'INSERT' THEN
         IF NOT EXISTS (SELECT FROM read_model.documents d WHERE d.id = NEW.id) THEN
             NEW.rank_keys := read_model.rank_keys(NEW.match_vector);

@@ -47,11 +47,11 @@ class PostgresSearch:
     """Searches a user's documents with ``tsquery``, in two SQL statements.
 
     The first analyses each word, phrase and prefix in every text-search
-    configuration and finds near spellings and prefixed words in the user's
-    vocabulary; the second matches whole documents on ``documents.match_vector``
-    (title, tags and all pages, in the configuration of the document's language),
-    counts them (up to ``count_limit``), orders and pages them, and reads only the
-    pages of the hits it shows.
+    configuration the user has documents in, and finds near spellings and prefixed
+    words in the user's vocabulary; the second matches whole documents on
+    ``documents.match_vector`` (title, tags and all pages, in the configuration of
+    the document's language), counts them (up to ``count_limit``), orders and pages
+    them, and reads only the pages of the hits it shows.
 
     Matching and counting read the GIN index and no vector. Ranking reads the
     vectors of at most ``rank_all`` matches; past that, of the documents in the
@@ -289,7 +289,10 @@ SELECT a.i, c.config::text,
     END::text,
     ARRAY(SELECT plainto_tsquery(c.config, w.word)::text FROM words w
           WHERE w.i = a.i ORDER BY w.word)
-FROM atoms a CROSS JOIN unnest(%(configs)s::regconfig[]) AS c(config)
+FROM atoms a CROSS JOIN (
+    SELECT s.config FROM read_model.search_configs s
+    WHERE s.owner_id = %(owner)s AND s.config = ANY(%(configs)s::regconfig[])
+) AS c(config)
 """
 ).format(known=_KNOWN)
 # The owner's mark in match_any finds only the owner's documents. The owner and the

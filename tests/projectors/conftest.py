@@ -20,6 +20,7 @@ TABLES = (
     "documents",
     "pages",
     "document_events",
+    "search_configs",
 )
 
 

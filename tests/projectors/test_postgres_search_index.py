@@ -7,6 +7,7 @@ from uuid import UUID
 
 import psycopg
 
+from infra.postgres import create_read_models
 from projectors.positions import project_batch
 from tests.projectors.events import EventLog
 
@@ -108,6 +109,35 @@ def test_the_vocabulary_keeps_each_owners_words_as_written(conn: Conn) -> None:
         "lighthouse",
         "times",
     }
+
+
+def test_each_owners_search_configurations_are_kept_and_recorded_once_for_old_ones(
+    conn: Conn, database_url: str
+) -> None:
+    log = EventLog()
+    ada, bob = log.register("ada"), log.register("bob")
+    log.upload(ada, "Invoice")
+    log.upload(ada, "Brief von der Bank", lang="deu")
+    log.upload(ada, "Second invoice")
+    log.upload(bob, "Zebra", lang="fra")
+    project_batch(conn, log.envelopes)
+
+    def recorded() -> set[tuple[UUID, str]]:
+        rows = conn.execute(
+            "SELECT owner_id, config::text FROM read_model.search_configs"
+        )
+        return {(row[0], row[1]) for row in rows}
+
+    expected = {(ada.id, "english"), (ada.id, "german"), (bob.id, "simple")}
+    assert recorded() == expected
+    # Read models made before the table existed get it filled when the schema
+    # is applied; a table that has rows is left as it is.
+    conn.execute("DELETE FROM read_model.search_configs")
+    create_read_models(database_url)
+    assert recorded() == expected
+    conn.execute("DELETE FROM read_model.search_configs WHERE owner_id = %s", (bob.id,))
+    create_read_models(database_url)
+    assert recorded() == expected - {(bob.id, "simple")}
 
 
 def test_a_document_larger_than_a_tsvector_keeps_the_lexemes_that_fit(
