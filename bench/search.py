@@ -314,10 +314,16 @@ async def _port(services: Services, name: str) -> AsyncIterator[SearchPort]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         services.database_url, min_size=1, max_size=2, open=False
     )
+    # As the query API does: each count beside its page, on a connection of its own.
+    count_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+        services.database_url, min_size=1, max_size=1, open=False
+    )
     await pool.open(wait=True)
+    await count_pool.open(wait=True)
     try:
-        yield PostgresSearch(pool)
+        yield PostgresSearch(pool, count_pool=count_pool)
     finally:
+        await count_pool.close()
         await pool.close()
 
 

@@ -27,6 +27,10 @@ from query_api.session import POSITION_HEADER
 
 logger = logging.getLogger(__name__)
 
+# How many searches on PostgreSQL may count beside their pages at once; more
+# wait for one of these connections, as none of them waits on anything else.
+COUNT_CONNECTIONS = 4
+
 
 def create_app(settings: Settings) -> FastAPI:
     """Returns the query API wired to the services named in ``settings``."""
@@ -69,7 +73,14 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     watching = asyncio.create_task(app.state.positions.run())
     app.state.blobs = BlobStore(client.jetstream())
     opensearch = _opensearch(settings)
-    app.state.search = opensearch or PostgresSearch(pool)
+    # Counts of searches on PostgreSQL run beside their pages, on connections of
+    # their own, opened when searches need them: a search holds one connection of
+    # the main pool and never waits on that pool for a second.
+    count_pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
+        database_url, min_size=0, max_size=COUNT_CONNECTIONS, open=False
+    )
+    await count_pool.open()
+    app.state.search = opensearch or PostgresSearch(pool, count_pool=count_pool)
     if opensearch is not None:
         app.state.search_read_models = ("postgres", "opensearch")
     logger.info("query API ready")
@@ -82,6 +93,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await watching
         await client.close()
+        await count_pool.close()
         await pool.close()
 
 

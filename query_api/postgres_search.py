@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -69,8 +71,11 @@ class PostgresSearch:
         pool: AsyncConnectionPool[Any],
         rank_all: int = RANK_ALL,
         count_limit: int = COUNT_LIMIT,
+        *,
+        count_pool: AsyncConnectionPool[Any] | None = None,
     ) -> None:
         self._pool = pool
+        self._count_pool = count_pool
         self._rank_all = rank_all
         self._count_limit = count_limit
 
@@ -81,24 +86,107 @@ class PostgresSearch:
         """
         expression = parse(query.text)
         async with self._pool.connection() as conn, conn.transaction():
+            # The count, when it runs alongside, reads this transaction's snapshot.
             # A sequential scan would read every vector to match it: the planner
             # does not know how dear reading a vector is.
-            await conn.execute("SET LOCAL enable_seqscan = off")
+            await conn.execute(
+                "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;"
+                " SET LOCAL enable_seqscan = off"
+            )
             compiled = await _compile(conn, owner_id, expression)
             if not compiled:
                 return SearchResults(hits=(), total=0)
             params = _params(owner_id, query, compiled)
             params["rank_all"] = self._rank_all
             params["count_limit"] = self._count_limit
-            cursor = conn.cursor(row_factory=dict_row)
-            await cursor.execute(_search_statement(query, compiled), params)
-            rows = await cursor.fetchall()
+            statements = _statements(query, compiled)
+            if statements.count is None:
+                rows = await _rows(conn, statements.page, params)
+                total = int(rows[0]["total"])
+            else:
+                total, rows = await self._count_and_page(conn, statements, params)
         hits = tuple(_hit(row) for row in rows if row["id"] is not None)
-        total = int(rows[0]["total"])
         exact = total <= self._count_limit
         return SearchResults(
             hits=hits, total=total if exact else self._count_limit, total_exact=exact
         )
+
+    async def _count_and_page(
+        self,
+        conn: AsyncConnection[Any],
+        statements: _Statements,
+        params: dict[str, Any],
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Returns the count and the page of hits ranked by relevance.
+
+        With a pool for counts, the count runs on a connection of its own, in the
+        same snapshot, while the page is ranked: a common word costs the longer of
+        the two instead of both. The page then walks the tiers of keys before it
+        knows whether there are enough matches to need them, and is ranked again
+        from every match when there are not.
+        """
+        assert statements.count is not None
+        if self._count_pool is None:
+            total = await _total(conn, statements.count, params)
+            tiered = total > self._rank_all
+            return total, await _rows(
+                conn, statements.page, {**params, "tiered": tiered}
+            )
+        snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
+        counting = asyncio.create_task(
+            self._count_alongside(snapshot, statements.count, params)
+        )
+        try:
+            rows = await _rows(conn, statements.page, {**params, "tiered": True})
+        except BaseException:
+            counting.cancel()
+            await asyncio.gather(counting, return_exceptions=True)
+            raise
+        total = await counting
+        if total <= self._rank_all and any(row["tiered"] for row in rows):
+            rows = await _rows(conn, statements.page, {**params, "tiered": False})
+        return total, rows
+
+    async def _count_alongside(
+        self, snapshot: str, statement: sql.Composed, params: dict[str, Any]
+    ) -> int:
+        assert self._count_pool is not None
+        async with self._count_pool.connection() as conn, conn.transaction():
+            # Beside the page is parallel enough; workers would compete with it.
+            await conn.execute(
+                sql.SQL(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;"
+                    " SET TRANSACTION SNAPSHOT {};"
+                    " SET LOCAL enable_seqscan = off;"
+                    " SET LOCAL max_parallel_workers_per_gather = 0"
+                ).format(sql.Literal(snapshot))
+            )
+            return await _total(conn, statement, params)
+
+
+async def _rows(
+    conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
+) -> list[dict[str, Any]]:
+    cursor = conn.cursor(row_factory=dict_row)
+    await cursor.execute(statement, params)
+    return await cursor.fetchall()
+
+
+async def _one(
+    conn: AsyncConnection[Any],
+    statement: sql.SQL | sql.Composed,
+    params: dict[str, Any],
+) -> Any:
+    cursor = await conn.execute(statement, params)
+    row = await cursor.fetchone()
+    assert row is not None
+    return row[0]
+
+
+async def _total(
+    conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
+) -> int:
+    return int(await _one(conn, statement, params))
 
 
 async def _compile(
@@ -164,9 +252,19 @@ def _mark(config: str, owner_id: UUID) -> str:
     return f" {config} {owner_id}"
 
 
-def _search_statement(
-    query: SearchQuery, compiled: dict[str, CompiledQuery]
-) -> sql.Composed:
+@dataclass(frozen=True)
+class _Statements:
+    """The statements of a search: the count, when apart from the page, and the page.
+
+    By relevance the count is apart, as ranking needs none of its rows; by date the
+    page statement counts the matches it orders.
+    """
+
+    count: sql.Composed | None
+    page: sql.Composed
+
+
+def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Statements:
     def by_config(kind: str) -> sql.Composable:
         return sql.SQL("CASE d.search_config {} ELSE ''::tsquery END").format(
             sql.SQL(" ").join(
@@ -179,18 +277,25 @@ def _search_statement(
 
     relevance = query.sort == "relevance"
     filters = sql.SQL(" ").join(_filters(query))
+    subtree = _SUBTREE if query.folder_id else sql.SQL("")
     rank = sql.SQL("ts_rank(d.match_vector, {})").format(by_config("match"))
-    return _SEARCH.format(
-        subtree=_SUBTREE if query.folder_id else sql.SQL(""),
-        counted=(_COUNTED if relevance else _MATCHED).format(filters=filters),
+    page = _SEARCH.format(
+        subtree=subtree,
+        counted=sql.SQL("") if relevance else _MATCHED.format(filters=filters),
         ranked=_RANKED.format(filters=filters) if relevance else sql.SQL(""),
         filters=filters,
         page=_RELEVANCE_PAGE.format(rank=rank) if relevance else _DATE_PAGE,
         order=sql.SQL(_ORDERS[query.sort].format("p")),
         positive_query=by_config("positive"),
         score=sql.SQL("p.score") if relevance else rank,
+        total=_NO_TOTAL if relevance else _TOTAL,
+        tiered=_TIERED if relevance else sql.SQL("false"),
         shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
     )
+    if not relevance:
+        return _Statements(None, page)
+    count = _COUNT.format(subtree=subtree, counted=_COUNTED.format(filters=filters))
+    return _Statements(count, page)
 
 
 def _filters(query: SearchQuery) -> list[sql.Composable]:
@@ -303,8 +408,8 @@ _BASE = """d.owner_id::text = %(owner)s::text AND d.trashed IS NOT TRUE
       AND d.match_vector @@ %(match_any)s::tsquery"""
 _TIERS = "array_to_string((%(tiers)s::text[])[1:{}], ' | ')::tsquery"
 # Walks down the tiers until those so far hold enough matches for the page asked
-# for, when there are more matches than are all ranked; the documents of those
-# tiers are ranked, or else every match.
+# for, when ``tiered`` (there are more matches than are all ranked, or their count
+# is not known yet); the documents of those tiers are ranked, or else every match.
 _RANKED = sql.SQL(
     """
 deep(k, enough) AS (
@@ -322,8 +427,7 @@ deep(k, enough) AS (
               {filters}
             LIMIT %(needed)s) n) >= %(needed)s
     FROM deep w
-    WHERE NOT w.enough AND w.k < cardinality(%(tiers)s::text[])
-      AND (SELECT c.total FROM counted c) > %(rank_all)s
+    WHERE %(tiered)s AND NOT w.enough AND w.k < cardinality(%(tiers)s::text[])
 ), reached AS (
     SELECT max(k) FILTER (WHERE enough) AS k FROM deep
 ), candidates AS (
@@ -360,8 +464,9 @@ counted AS (
     + """
           {filters}
         LIMIT %(count_limit)s + 1) m
-),"""
+)"""
 )
+_COUNT = sql.SQL("WITH RECURSIVE {subtree} {counted} SELECT c.total FROM counted c")
 # Ordering by date needs every match's upload time, which counts them all.
 _MATCHED = sql.SQL(
     """
@@ -375,6 +480,11 @@ matched AS MATERIALIZED (
     SELECT count(*) AS total FROM matched
 ),"""
 )
+# By relevance the count comes from a statement of its own.
+_TOTAL = sql.SQL("counted")
+_NO_TOTAL = sql.SQL("(SELECT NULL::bigint AS total)")
+# Whether the page was ranked from tiers of keys rather than from every match.
+_TIERED = sql.SQL("(SELECT r.k FROM reached r) IS NOT NULL")
 _SEARCH = sql.SQL(
     """
 WITH RECURSIVE {subtree} {counted} {ranked} page AS (
@@ -385,13 +495,13 @@ WITH RECURSIVE {subtree} {counted} {ranked} page AS (
         {positive_query} AS positive, {score} AS score
     FROM page p JOIN read_model.documents d ON d.id = p.id
 )
-SELECT t.total, s.id, s.title, s.tags, s.folder_id, s.created_at, s.score,
-    p.pages, p.best_page,
+SELECT t.total, {tiered} AS tiered, s.id, s.title, s.tags, s.folder_id, s.created_at,
+    s.score, p.pages, p.best_page,
     ts_headline(s.config,
         coalesce((SELECT left(pg.text, %(headline_chars)s) FROM read_model.pages pg
                   WHERE pg.document_id = s.id AND pg.number = p.best_page), s.title),
         s.positive, %(headline)s) AS snippet
-FROM counted t
+FROM {total} t
 LEFT JOIN shown s ON true
 LEFT JOIN LATERAL (
     SELECT array_agg(pg.number ORDER BY pg.number) AS pages,

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from infra.postgres import create_read_models
@@ -24,6 +26,7 @@ from query_api.search import SearchQuery
 from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
+from tests.projectors.events import EventLog
 from tests.query_api.search_contract import (
     SMALL_COUNT_LIMIT,
     Engine,
@@ -57,7 +60,10 @@ async def pool(shared_database_url: str) -> AsyncIterator[AsyncConnectionPool[An
 class TestPostgresSearch(SearchContract):
     @pytest.fixture
     async def engine(
-        self, shared_database_url: str, pool: AsyncConnectionPool[Any]
+        self,
+        shared_database_url: str,
+        pool: AsyncConnectionPool[Any],
+        count_pool: AsyncConnectionPool[Any] | None,
     ) -> Engine:
         def apply(envelopes: list[EventEnvelope]) -> None:
             # Every test numbers its events from 1, so positions are not checked.
@@ -67,13 +73,76 @@ class TestPostgresSearch(SearchContract):
         async def index(envelopes: list[EventEnvelope]) -> None:
             await asyncio.to_thread(apply, envelopes)
 
-        port = PostgresSearch(pool, rank_all=self.rank_all)
+        port = PostgresSearch(pool, rank_all=self.rank_all, count_pool=count_pool)
         counting = PostgresSearch(
-            pool, rank_all=self.rank_all, count_limit=SMALL_COUNT_LIMIT
+            pool,
+            rank_all=self.rank_all,
+            count_limit=SMALL_COUNT_LIMIT,
+            count_pool=count_pool,
         )
         return Engine(port, index, counting)
 
     rank_all = 200
+
+    @pytest.fixture
+    async def count_pool(self) -> AsyncConnectionPool[Any] | None:
+        """Returns the pool the count runs on beside the page; none: before it."""
+        return None
+
+
+class ArrivingPool(AsyncConnectionPool[Any]):
+    """A pool that runs ``arrive`` once, before it hands out its next connection."""
+
+    arrive: Callable[[], Awaitable[None]] | None = None
+
+    @asynccontextmanager
+    async def connection(
+        self,
+        timeout: float | None = None,  # noqa: ASYNC109 (the pool's own signature)
+    ) -> AsyncIterator[AsyncConnection[Any]]:
+        if self.arrive is not None:
+            arrive, self.arrive = self.arrive, None
+            await arrive()
+        async with super().connection(timeout) as conn:
+            yield conn
+
+
+class TestPostgresSearchCountingAlongside(TestPostgresSearch):
+    """The contract again, each count on a connection of its own beside the page."""
+
+    @pytest.fixture
+    async def count_pool(
+        self, shared_database_url: str
+    ) -> AsyncIterator[AsyncConnectionPool[Any] | None]:
+        count_pool = ArrivingPool(
+            shared_database_url, min_size=0, max_size=1, open=False
+        )
+        await count_pool.open()
+        yield count_pool
+        await count_pool.close()
+
+    async def test_the_count_reads_the_snapshot_of_the_page(
+        self, engine: Engine, count_pool: ArrivingPool
+    ) -> None:
+        log = EventLog()
+        ada = log.register(f"ada-{uuid.uuid4().hex[:8]}")
+        for title in ("Lighthouse one", "Lighthouse two", "Lighthouse three"):
+            log.upload(ada, title)
+        await engine.index(log.envelopes)
+        log.upload(ada, "Lighthouse four")
+
+        async def arrive() -> None:
+            await engine.index(log.envelopes)
+
+        # The fourth document commits after the page's snapshot is taken, before
+        # the count starts.
+        count_pool.arrive = arrive
+        during = await engine.port.search(ada.id, SearchQuery("lighthouse"))
+        after = await engine.port.search(ada.id, SearchQuery("lighthouse"))
+
+        assert count_pool.arrive is None
+        assert (during.total, len(during.hits)) == (3, 3)
+        assert (after.total, len(after.hits)) == (4, 4)
 
 
 class TestPostgresSearchRankingByTiers(TestPostgresSearch):
