@@ -46,14 +46,16 @@ RANK_ALL = 200
 
 
 class PostgresSearch:
-    """Searches a user's documents with ``tsquery``, in two SQL statements.
+    """Searches a user's documents with ``tsquery``, in one snapshot.
 
-    The first analyses each word, phrase and prefix in every text-search
+    The first statement analyses each word, phrase and prefix in every text-search
     configuration the user has documents in, and finds near spellings and prefixed
-    words in the user's vocabulary; the second matches whole documents on
+    words in the user's vocabulary. The others match whole documents on
     ``documents.match_vector`` (title, tags and all pages, in the configuration of
-    the document's language), counts them (up to ``count_limit``), orders and pages
-    them, and reads only the pages of the hits it shows.
+    the document's language), count them (up to ``count_limit``), order and page
+    them, and read only the pages of the hits shown. By date one statement does
+    all of that; by relevance the count is a statement of its own, which runs
+    beside the page on a connection of ``count_pool`` when one is given.
 
     Matching and counting read the GIN index and no vector. Ranking reads the
     vectors of at most ``rank_all`` matches; past that, of the documents in the
