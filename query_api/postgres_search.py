@@ -43,6 +43,9 @@ NEAR_WORDS = 3
 PREFIX_WORDS = 16
 # Up to this many matches are all ranked; past it, only the best tiers of keys.
 RANK_ALL = 200
+# Seconds a count beside the page gets to finish first: a few matches count in
+# about a millisecond, and tell the page that walking the tiers of keys is no use.
+COUNT_HEAD_START = 0.005
 
 
 class PostgresSearch:
@@ -75,9 +78,11 @@ class PostgresSearch:
         count_limit: int = COUNT_LIMIT,
         *,
         count_pool: AsyncConnectionPool[Any] | None = None,
+        count_head_start: float = COUNT_HEAD_START,
     ) -> None:
         self._pool = pool
         self._count_pool = count_pool
+        self._count_head_start = count_head_start
         self._rank_all = rank_all
         self._count_limit = count_limit
 
@@ -122,23 +127,26 @@ class PostgresSearch:
         """Returns the count and the page of hits ranked by relevance.
 
         With a pool for counts, the count runs on a connection of its own, in the
-        same snapshot, while the page is ranked: a common word costs the longer of
-        the two instead of both. The page then walks the tiers of keys before it
-        knows whether there are enough matches to need them, and is ranked again
-        from every match when there are not.
+        same snapshot. A count done within ``count_head_start`` tells the page
+        whether to rank tiers of keys, as when there is no such pool; one still
+        running goes on beside the page, so a common word costs the longer of the
+        two instead of both. That page walks the tiers before it knows whether
+        there are enough matches to need them, and is ranked again from every
+        match when there are not.
         """
         assert statements.count is not None
         if self._count_pool is None:
             total = await _total(conn, statements.count, params)
-            tiered = total > self._rank_all
-            return total, await _rows(
-                conn, statements.page, {**params, "tiered": tiered}
-            )
+            return total, await self._page(conn, statements, params, total)
         snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
         counting = asyncio.create_task(
             self._count_alongside(snapshot, statements.count, params)
         )
         try:
+            await asyncio.wait({counting}, timeout=self._count_head_start)
+            if counting.done():
+                total = counting.result()
+                return total, await self._page(conn, statements, params, total)
             rows = await _rows(conn, statements.page, {**params, "tiered": True})
         except BaseException:
             counting.cancel()
@@ -146,8 +154,19 @@ class PostgresSearch:
             raise
         total = await counting
         if total <= self._rank_all and any(row["tiered"] for row in rows):
-            rows = await _rows(conn, statements.page, {**params, "tiered": False})
+            rows = await self._page(conn, statements, params, total)
         return total, rows
+
+    async def _page(
+        self,
+        conn: AsyncConnection[Any],
+        statements: _Statements,
+        params: dict[str, Any],
+        total: int,
+    ) -> list[dict[str, Any]]:
+        """Returns the page of hits, from tiers of keys if there are enough matches."""
+        tiered = total > self._rank_all
+        return await _rows(conn, statements.page, {**params, "tiered": tiered})
 
     async def _count_alongside(
         self, snapshot: str, statement: sql.Composed, params: dict[str, Any]

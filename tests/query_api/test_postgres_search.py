@@ -22,7 +22,7 @@ from query_api.postgres_tsquery import (
     compile_query,
     rank_tiers,
 )
-from query_api.search import SearchQuery
+from query_api.search import COUNT_LIMIT, SearchQuery
 from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
@@ -73,14 +73,16 @@ class TestPostgresSearch(SearchContract):
         async def index(envelopes: list[EventEnvelope]) -> None:
             await asyncio.to_thread(apply, envelopes)
 
-        port = PostgresSearch(pool, rank_all=self.rank_all, count_pool=count_pool)
-        counting = PostgresSearch(
-            pool,
-            rank_all=self.rank_all,
-            count_limit=SMALL_COUNT_LIMIT,
-            count_pool=count_pool,
-        )
-        return Engine(port, index, counting)
+        def port(count_limit: int = COUNT_LIMIT) -> PostgresSearch:
+            return PostgresSearch(
+                pool,
+                rank_all=self.rank_all,
+                count_limit=count_limit,
+                count_pool=count_pool,
+                count_head_start=0.0,
+            )
+
+        return Engine(port(), index, port(SMALL_COUNT_LIMIT))
 
     rank_all = 200
 
@@ -108,7 +110,11 @@ class ArrivingPool(AsyncConnectionPool[Any]):
 
 
 class TestPostgresSearchCountingAlongside(TestPostgresSearch):
-    """The contract again, each count on a connection of its own beside the page."""
+    """The contract again, each count beside the page on a connection of its own.
+
+    The count gets no head start, so every page walks the tiers of keys and is
+    ranked again from every match when they turn out to be few.
+    """
 
     @pytest.fixture
     async def count_pool(
