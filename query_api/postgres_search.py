@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -43,9 +44,9 @@ NEAR_WORDS = 3
 PREFIX_WORDS = 16
 # Up to this many matches are all ranked; past it, only the best tiers of keys.
 RANK_ALL = 200
-# Seconds a count beside the page gets to finish first: a few matches count in
-# about a millisecond, and tell the page that walking the tiers of keys is no use.
-COUNT_HEAD_START = 0.005
+# The share of all documents past which the planner's guess of a search's matches
+# says that they are common.
+COMMON_SHARE = 0.01
 
 
 class PostgresSearch:
@@ -78,11 +79,11 @@ class PostgresSearch:
         count_limit: int = COUNT_LIMIT,
         *,
         count_pool: AsyncConnectionPool[Any] | None = None,
-        count_head_start: float = COUNT_HEAD_START,
+        alongside_above: int | None = None,
     ) -> None:
         self._pool = pool
         self._count_pool = count_pool
-        self._count_head_start = count_head_start
+        self._alongside_above = rank_all if alongside_above is None else alongside_above
         self._rank_all = rank_all
         self._count_limit = count_limit
 
@@ -126,16 +127,18 @@ class PostgresSearch:
     ) -> tuple[int, list[dict[str, Any]]]:
         """Returns the count and the page of hits ranked by relevance.
 
-        With a pool for counts, the count runs on a connection of its own, in the
-        same snapshot. A count done within ``count_head_start`` tells the page
-        whether to rank tiers of keys, as when there is no such pool; one still
-        running goes on beside the page, so a common word costs the longer of the
-        two instead of both. That page walks the tiers before it knows whether
-        there are enough matches to need them, and is ranked again from every
-        match when there are not.
+        When the planner expects more matches than ``alongside_above`` (the number
+        all ranked, unless told otherwise) and there is a pool for counts, the count
+        runs on a connection of its own, in the same snapshot, beside the page: a
+        common word costs the longer of the two instead of both. That page walks
+        the tiers of keys before it knows whether there are enough matches to need
+        them, and is ranked again from every match when there are not. Otherwise
+        the count comes first and tells the page whether to walk the tiers.
         """
         assert statements.count is not None
-        if self._count_pool is None:
+        if self._count_pool is None or await _expected(conn, params) <= (
+            self._alongside_above
+        ):
             total = await _total(conn, statements.count, params)
             return total, await self._page(conn, statements, params, total)
         snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
@@ -143,10 +146,6 @@ class PostgresSearch:
             self._count_alongside(snapshot, statements.count, params)
         )
         try:
-            await asyncio.wait({counting}, timeout=self._count_head_start)
-            if counting.done():
-                total = counting.result()
-                return total, await self._page(conn, statements, params, total)
             rows = await _rows(conn, statements.page, {**params, "tiered": True})
         except BaseException:
             counting.cancel()
@@ -202,6 +201,20 @@ async def _one(
     row = await cursor.fetchone()
     assert row is not None
     return row[0]
+
+
+async def _expected(conn: AsyncConnection[Any], params: dict[str, Any]) -> float:
+    """Returns how many documents the planner expects the search to match.
+
+    The guess counts only when it says the match is common: a lexeme that the
+    statistics do not list as frequent is guessed into at most one document in
+    200, so fewer than one in 100 gives 0.
+    """
+    plan = await _one(conn, _EXPECTED, params)
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    matching, documents = (float(p["Plan Rows"]) for p in plan[0]["Plan"]["Plans"])
+    return matching if matching > documents * COMMON_SHARE else 0.0
 
 
 async def _total(
@@ -427,6 +440,13 @@ FROM atoms a CROSS JOIN (
 # of match_vector: it does not know how dear reading a vector to match it is.
 _BASE = """d.owner_id::text = %(owner)s::text AND d.trashed IS NOT TRUE
       AND d.match_vector @@ %(match_any)s::tsquery"""
+# The planner's guesses of the documents that match, from the statistics of
+# lexemes (the owner's mark among them), and of all documents.
+_EXPECTED = sql.SQL(
+    "EXPLAIN (FORMAT JSON) SELECT FROM read_model.documents d"
+    " WHERE d.match_vector @@ %(match_any)s::tsquery"
+    " UNION ALL SELECT FROM read_model.documents d"
+)
 _TIERS = "array_to_string((%(tiers)s::text[])[1:{}], ' | ')::tsquery"
 # Finds the fewest tiers that together hold enough matches for the page asked for,
 # when ``tiered`` (there are more matches than are all ranked, or their count is

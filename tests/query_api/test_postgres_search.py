@@ -79,7 +79,7 @@ class TestPostgresSearch(SearchContract):
                 rank_all=self.rank_all,
                 count_limit=count_limit,
                 count_pool=count_pool,
-                count_head_start=0.0,
+                alongside_above=-1,
             )
 
         return Engine(port(), index, port(SMALL_COUNT_LIMIT))
@@ -112,8 +112,9 @@ class ArrivingPool(AsyncConnectionPool[Any]):
 class TestPostgresSearchCountingAlongside(TestPostgresSearch):
     """The contract again, each count beside the page on a connection of its own.
 
-    The count gets no head start, so every page walks the tiers of keys and is
-    ranked again from every match when they turn out to be few.
+    Every search counts beside its page, whatever the planner expects, so every
+    page walks the tiers of keys and is ranked again from every match when they
+    turn out to be few.
     """
 
     @pytest.fixture
