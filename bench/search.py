@@ -314,7 +314,8 @@ async def _port(services: Services, name: str) -> AsyncIterator[SearchPort]:
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         services.database_url, min_size=1, max_size=2, open=False
     )
-    # As the query API does: each count beside its page, on a connection of its own.
+    # As in the query API: a common word's count runs beside its page, on a
+    # connection of its own.
     count_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
         services.database_url, min_size=1, max_size=1, open=False
     )

@@ -28,7 +28,7 @@ from query_api.session import POSITION_HEADER
 logger = logging.getLogger(__name__)
 
 # How many searches on PostgreSQL may count beside their pages at once; more
-# wait for one of these connections, as none of them waits on anything else.
+# wait for one of those connections, none of which waits on anything else.
 COUNT_CONNECTIONS = 4
 
 
@@ -73,9 +73,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     watching = asyncio.create_task(app.state.positions.run())
     app.state.blobs = BlobStore(client.jetstream())
     opensearch = _opensearch(settings)
-    # Counts of searches on PostgreSQL run beside their pages, on connections of
-    # their own, opened when searches need them: a search holds one connection of
-    # the main pool and never waits on that pool for a second.
+    # On PostgreSQL the count of a common word's search runs beside its page, on a
+    # connection of this pool, opened when needed: a search holds one connection
+    # of the main pool and never waits on that pool for a second.
     count_pool: AsyncConnectionPool[AsyncConnection[Any]] = AsyncConnectionPool(
         database_url, min_size=0, max_size=COUNT_CONNECTIONS, open=False
     )

@@ -213,7 +213,10 @@ async def _expected(conn: AsyncConnection[Any], params: dict[str, Any]) -> float
     plan = await _one(conn, _EXPECTED, params)
     if isinstance(plan, str):
         plan = json.loads(plan)
-    matching, documents = (float(p["Plan Rows"]) for p in plan[0]["Plan"]["Plans"])
+    plans = plan[0]["Plan"].get("Plans", [])
+    if len(plans) != 2:
+        return 0.0
+    matching, documents = (float(p["Plan Rows"]) for p in plans)
     return matching if matching > documents * COMMON_SHARE else 0.0
 
 
