@@ -136,9 +136,9 @@ class PostgresSearch:
         the count comes first and tells the page whether to walk the tiers.
         """
         assert statements.count is not None
-        if self._count_pool is None or await _expected(conn, params) <= (
-            self._alongside_above
-        ):
+        if self._count_pool is None or await _expected(
+            conn, statements.expected, params
+        ) <= (self._alongside_above):
             total = await _total(conn, statements.count, params)
             return total, await self._page(conn, statements, params, total)
         snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
@@ -203,17 +203,23 @@ async def _one(
     return row[0]
 
 
-async def _expected(conn: AsyncConnection[Any], params: dict[str, Any]) -> float:
+async def _expected(
+    conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
+) -> float:
     """Returns how many documents the planner expects the search to match.
 
     The guess counts only when it says the match is common: a lexeme that the
     statistics do not list as frequent is guessed into at most one document in
     200, so fewer than one in 100 gives 0.
     """
-    plan = await _one(conn, _EXPECTED, params)
+    plan = await _one(conn, statement, params)
     if isinstance(plan, str):
         plan = json.loads(plan)
-    plans = plan[0]["Plan"].get("Plans", [])
+    plans = [
+        p
+        for p in plan[0]["Plan"].get("Plans", [])
+        if p["Parent Relationship"] == "Member"
+    ]
     if len(plans) != 2:
         return 0.0
     matching, documents = (float(p["Plan Rows"]) for p in plans)
@@ -299,6 +305,7 @@ class _Statements:
 
     count: sql.Composed | None
     page: sql.Composed
+    expected: sql.Composed
 
 
 def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Statements:
@@ -329,10 +336,11 @@ def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Stat
         tiered=_TIERED if relevance else sql.SQL("false"),
         shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
     )
+    expected = _EXPECTED.format(subtree=subtree, filters=filters)
     if not relevance:
-        return _Statements(None, page)
+        return _Statements(None, page, expected)
     count = _COUNT.format(subtree=subtree, counted=_COUNTED.format(filters=filters))
-    return _Statements(count, page)
+    return _Statements(count, page, expected)
 
 
 def _filters(query: SearchQuery) -> list[sql.Composable]:
@@ -443,12 +451,14 @@ FROM atoms a CROSS JOIN (
 # of match_vector: it does not know how dear reading a vector to match it is.
 _BASE = """d.owner_id::text = %(owner)s::text AND d.trashed IS NOT TRUE
       AND d.match_vector @@ %(match_any)s::tsquery"""
-# The planner's guesses of the documents that match, from the statistics of
-# lexemes (the owner's mark among them), and of all documents.
+# The planner's guesses of the documents that match, filters included, from the
+# statistics of lexemes (the owner's mark among them) and tags, and of all
+# documents.
 _EXPECTED = sql.SQL(
-    "EXPLAIN (FORMAT JSON) SELECT FROM read_model.documents d"
-    " WHERE d.match_vector @@ %(match_any)s::tsquery"
-    " UNION ALL SELECT FROM read_model.documents d"
+    "EXPLAIN (FORMAT JSON) WITH RECURSIVE {subtree} matching AS ("
+    " SELECT FROM read_model.documents d"
+    " WHERE d.match_vector @@ %(match_any)s::tsquery {filters})"
+    " SELECT FROM matching UNION ALL SELECT FROM read_model.documents d"
 )
 _TIERS = "array_to_string((%(tiers)s::text[])[1:{}], ' | ')::tsquery"
 # Finds the fewest tiers that together hold enough matches for the page asked for,
