@@ -461,43 +461,29 @@ _EXPECTED = sql.SQL(
     " SELECT FROM matching UNION ALL SELECT FROM read_model.documents d"
 )
 _TIERS = "array_to_string((%(tiers)s::text[])[1:{}], ' | ')::tsquery"
-# Finds the fewest tiers that together hold enough matches for the page asked for,
-# when ``tiered`` (there are more matches than are all ranked, or their count is
-# not known yet); the documents of those tiers are ranked, or else every match.
-# Each step counts the matches in the first k tiers; k doubles until they hold
-# enough, then halves the gap to the last k that held too few. Looking up k tiers
-# costs k lookups of their keys, so a walk one tier at a time would cost the
-# square of the tiers when none holds enough, as for a word seldom repeated.
+# Walks down the tiers until those so far hold enough matches for the page asked
+# for, when ``tiered`` (there are more matches than are all ranked, or their count
+# is not known yet); the documents of those tiers are ranked, or else every match.
 _RANKED = sql.SQL(
     """
-deep(few, enough) AS (
-    SELECT 0, NULL::integer
+deep(k, enough) AS (
+    SELECT 0, false
     UNION ALL
-    SELECT CASE WHEN p.holds THEN w.few ELSE p.k END,
-        CASE WHEN p.holds THEN p.k ELSE w.enough END
-    FROM deep w, LATERAL (
-        SELECT q.k, (
-            SELECT count(*) FROM (
-                SELECT FROM read_model.documents d
-                WHERE """
+    SELECT w.k + 1, (
+        SELECT count(*) FROM (
+            SELECT FROM read_model.documents d
+            WHERE """
     + _BASE
     + """
-                  AND d.rank_keys @@ """
-    + _TIERS.format("q.k")
+              AND d.rank_keys @@ """
+    + _TIERS.format("w.k + 1")
     + """
-                  {filters}
-                LIMIT %(needed)s) n) >= %(needed)s AS holds
-        FROM (SELECT CASE WHEN w.enough IS NULL
-                  THEN least(greatest(2 * w.few, 1), cardinality(%(tiers)s::text[]))
-                  ELSE (w.few + w.enough) / 2 END AS k) q
-        -- Counted once, though used twice.
-        OFFSET 0
-    ) p
-    WHERE %(tiered)s AND CASE WHEN w.enough IS NULL
-        THEN w.few < cardinality(%(tiers)s::text[])
-        ELSE w.enough - w.few > 1 END
+              {filters}
+            LIMIT %(needed)s) n) >= %(needed)s
+    FROM deep w
+    WHERE %(tiered)s AND NOT w.enough AND w.k < cardinality(%(tiers)s::text[])
 ), reached AS (
-    SELECT min(enough) AS k FROM deep
+    SELECT max(k) FILTER (WHERE enough) AS k FROM deep
 ), candidates AS (
     SELECT d.id, d.created_at, d.match_vector, d.search_config
     FROM read_model.documents d
