@@ -105,14 +105,15 @@ class PostgresSearch:
             if not compiled:
                 return SearchResults(hits=(), total=0)
             params = _params(owner_id, query, compiled)
-            params["rank_all"] = self._rank_all
             params["count_limit"] = self._count_limit
             statements = _statements(query, compiled)
             if statements.count is None:
                 rows = await _rows(conn, statements.page, params)
                 total = int(rows[0]["total"])
             else:
-                total, rows = await self._count_and_page(conn, statements, params)
+                total, rows = await self._count_and_page(
+                    conn, statements.page, statements.count, params
+                )
         hits = tuple(_hit(row) for row in rows if row["id"] is not None)
         exact = total <= self._count_limit
         return SearchResults(
@@ -122,7 +123,8 @@ class PostgresSearch:
     async def _count_and_page(
         self,
         conn: AsyncConnection[Any],
-        statements: _Statements,
+        page: sql.Composed,
+        count: _Count,
         params: dict[str, Any],
     ) -> tuple[int, list[dict[str, Any]]]:
         """Returns the count and the page of hits ranked by relevance.
@@ -135,37 +137,36 @@ class PostgresSearch:
         them, and is ranked again from every match when there are not. Otherwise
         the count comes first and tells the page whether to walk the tiers.
         """
-        assert statements.count is not None
-        if self._count_pool is None or await _expected(
-            conn, statements.expected, params
-        ) <= (self._alongside_above):
-            total = await _total(conn, statements.count, params)
-            return total, await self._page(conn, statements, params, total)
+        if self._count_pool is None or (
+            await _expected(conn, count.expected, params) <= self._alongside_above
+        ):
+            total = await _total(conn, count.statement, params)
+            return total, await self._page(conn, page, params, total)
         snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
         counting = asyncio.create_task(
-            self._count_alongside(snapshot, statements.count, params)
+            self._count_alongside(snapshot, count.statement, params)
         )
         try:
-            rows = await _rows(conn, statements.page, {**params, "tiered": True})
+            rows = await _rows(conn, page, {**params, "tiered": True})
         except BaseException:
             counting.cancel()
             await asyncio.gather(counting, return_exceptions=True)
             raise
         total = await counting
         if total <= self._rank_all and any(row["tiered"] for row in rows):
-            rows = await self._page(conn, statements, params, total)
+            rows = await self._page(conn, page, params, total)
         return total, rows
 
     async def _page(
         self,
         conn: AsyncConnection[Any],
-        statements: _Statements,
+        page: sql.Composed,
         params: dict[str, Any],
         total: int,
     ) -> list[dict[str, Any]]:
         """Returns the page of hits, from tiers of keys if there are enough matches."""
         tiered = total > self._rank_all
-        return await _rows(conn, statements.page, {**params, "tiered": tiered})
+        return await _rows(conn, page, {**params, "tiered": tiered})
 
     async def _count_alongside(
         self, snapshot: str, statement: sql.Composed, params: dict[str, Any]
@@ -296,16 +297,23 @@ def _mark(config: str, owner_id: UUID) -> str:
 
 
 @dataclass(frozen=True)
+class _Count:
+    """The count of a search by relevance, and the planner's guess of it."""
+
+    statement: sql.Composed
+    expected: sql.Composed
+
+
+@dataclass(frozen=True)
 class _Statements:
-    """The statements of a search: the count, when apart from the page, and the page.
+    """The statements of a search: the page, and the count when apart from it.
 
     By relevance the count is apart, as ranking needs none of its rows; by date the
     page statement counts the matches it orders.
     """
 
-    count: sql.Composed | None
     page: sql.Composed
-    expected: sql.Composed
+    count: _Count | None
 
 
 def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Statements:
@@ -336,11 +344,11 @@ def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Stat
         tiered=_TIERED if relevance else sql.SQL("false"),
         shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
     )
-    expected = _EXPECTED.format(subtree=subtree, filters=filters)
     if not relevance:
-        return _Statements(None, page, expected)
+        return _Statements(page, None)
     count = _COUNT.format(subtree=subtree, counted=_COUNTED.format(filters=filters))
-    return _Statements(count, page, expected)
+    expected = _EXPECTED.format(subtree=subtree, filters=filters)
+    return _Statements(page, _Count(count, expected))
 
 
 def _filters(query: SearchQuery) -> list[sql.Composable]:
