@@ -226,6 +226,14 @@ CREATE TABLE IF NOT EXISTS read_model.vocabulary (
 );
 CREATE INDEX IF NOT EXISTS vocabulary_trigrams ON read_model.vocabulary
     USING gin (owner_id, word gin_trgm_ops);
+-- A GIN index takes new entries into a pending list and moves them into the index
+-- in one go when the list outgrows a limit (4 MB unless told) or vacuum comes by.
+-- Every scan of the index reads the whole list: after a burst of uploads, each
+-- statement of a search read up to 4 MB more. 256 kB keeps that small and still
+-- moves the entries of a few documents at a time.
+ALTER INDEX read_model.documents_tags SET (gin_pending_list_limit = 256);
+ALTER INDEX read_model.documents_match_rank SET (gin_pending_list_limit = 256);
+ALTER INDEX read_model.vocabulary_trigrams SET (gin_pending_list_limit = 256);
 
 CREATE TABLE IF NOT EXISTS read_model.pages (
     document_id uuid NOT NULL,

@@ -162,3 +162,25 @@ def test_a_document_larger_than_a_tsvector_keeps_the_lexemes_that_fit(
     assert {"telephon", "book"} <= kept
     assert pages_lexemes is not None
     assert 50_000 < len(kept) < pages_lexemes[0]
+
+
+def test_the_search_indexes_move_new_entries_in_before_their_pending_lists_grow_long(
+    conn: Conn,
+) -> None:
+    log = EventLog()
+    ada = log.register("ada")
+    draw = random.Random(11)
+    for number in range(40):
+        words = ["".join(draw.choices(string.ascii_lowercase, k=9)) for _ in range(800)]
+        log.ocr(log.upload(ada, f"Ledger {number}"), " ".join(words))
+
+    project_batch(conn, log.envelopes)
+
+    # Some 40 × 800 entries: several MB, past the list's limit of 256 kB (32
+    # pages) many times over, so it has been moved into the index on the way.
+    for index in ("documents_match_rank", "documents_tags", "vocabulary_trigrams"):
+        row = conn.execute(
+            "SELECT gin_clean_pending_list(%s::regclass)", (f"read_model.{index}",)
+        ).fetchone()
+        assert row is not None
+        assert row[0] <= 32, index
