@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -101,16 +102,16 @@ def _languages(*, highlighted: bool = False) -> dict[str, Any]:
     return {"properties": {**fields, FALLBACK_ANALYSER: words}}
 
 
-def stemmed_fields(path: str) -> list[str]:
+def stemmed_fields(path: str, analysers: Sequence[str] = ALL_ANALYSERS) -> list[str]:
     """Returns the fields under ``path`` that match words by their stems."""
-    return [f"{path}.{name}" for name in ALL_ANALYSERS]
+    return [f"{path}.{name}" for name in analysers]
 
 
-def words_fields(path: str) -> list[str]:
+def words_fields(path: str, analysers: Sequence[str] = ALL_ANALYSERS) -> list[str]:
     """Returns the fields under ``path`` that match words as written."""
     return [
         f"{path}.{name}.{WORDS}" if name != FALLBACK_ANALYSER else f"{path}.{name}"
-        for name in ALL_ANALYSERS
+        for name in analysers
     ]
 
 

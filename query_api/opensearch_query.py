@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from projectors.opensearch_index import MAX_PAGES_LISTED, stemmed_fields, words_fields
+from projectors.opensearch_index import (
+    ALL_ANALYSERS,
+    MAX_PAGES_LISTED,
+    stemmed_fields,
+    words_fields,
+)
 from query_api.search import SearchQuery
 from query_api.search_syntax import Atom, Phrase, SearchExpression, Term
 
@@ -33,7 +38,7 @@ MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 # The inner hits of the pages request: the best matching page, highlighted, and
 # every matching page's number.
 BEST_PAGE, MATCHING_PAGES = "best", "pages"
-_SOURCE = ["id", "title", "tags", "folder_id", "created_at"]
+_SOURCE = ["id", "title", "tags", "folder_id", "created_at", "lang"]
 _SORTS: dict[str, list[Any]] = {
     "relevance": [{"_score": "desc"}, {"id": "asc"}],
     "date": [{"created_at": "asc"}, {"id": "asc"}],
@@ -129,11 +134,16 @@ def _found(expression: SearchExpression, misspelt: frozenset[Atom]) -> Query:
 
 
 def _positive_on(
-    path: str, expression: SearchExpression, misspelt: frozenset[Atom]
+    path: str,
+    expression: SearchExpression,
+    misspelt: frozenset[Atom],
+    analysers: Sequence[str] = ALL_ANALYSERS,
 ) -> list[Query]:
     """Returns one query per positive atom on the fields under ``path``."""
     return [
-        _on_fields(path, atom, misspelt=atom in misspelt, neutral=False)
+        _on_fields(
+            path, atom, misspelt=atom in misspelt, neutral=False, analysers=analysers
+        )
         for atom in expression.positive
     ]
 
@@ -143,15 +153,21 @@ def pages_body(
     expression: SearchExpression,
     misspelt: frozenset[Atom],
     document_ids: Sequence[str],
+    analysers: Sequence[str] = ALL_ANALYSERS,
 ) -> Query:
-    """Returns the search for the given hits' matching pages, the best highlighted."""
-    on_pages = _any_of(_positive_on("pages", expression, misspelt))
+    """Returns the search for the given hits' matching pages, the best highlighted.
+
+    A page's text is in the fields of its document's analyser only, so the pages
+    of hits in the given ``analysers`` are matched and highlighted on theirs.
+    """
+    on_pages = _any_of(_positive_on("pages", expression, misspelt, analysers))
     documents = {"ids": {"values": list(document_ids)}}
+    highlight = _highlight("pages", _widened(expression, misspelt), analysers)
     return {
         "query": {
             "bool": {
                 "filter": [owner_filter(owner_id), documents],
-                "must": _matching_pages(on_pages, _widened(expression, misspelt)),
+                "must": _matching_pages(on_pages, highlight),
             }
         },
         "size": len(document_ids),
@@ -178,22 +194,28 @@ def anywhere(atom: Atom, *, misspelt: bool, neutral: bool = True) -> Query:
     return _any_of([on_body, _boosted(on_heading, HEADING_BOOST)])
 
 
-def _on_fields(path: str, atom: Atom, *, misspelt: bool, neutral: bool) -> Query:
+def _on_fields(
+    path: str,
+    atom: Atom,
+    *,
+    misspelt: bool,
+    neutral: bool,
+    analysers: Sequence[str] = ALL_ANALYSERS,
+) -> Query:
     zero_terms = "all" if neutral else "none"
+    stemmed = stemmed_fields(path, analysers)
+    words = words_fields(path, analysers)
     match atom:
         case Phrase(text=text):
-            return _multi_match(text, stemmed_fields(path), zero_terms, type="phrase")
+            return _multi_match(text, stemmed, zero_terms, type="phrase")
         case Term(word=word, prefix=True):
             return _any_of(
-                [
-                    {"prefix": {field: {"value": word.lower()}}}
-                    for field in words_fields(path)
-                ]
+                [{"prefix": {field: {"value": word.lower()}}} for field in words]
             )
         case Term(word=word) if misspelt:
-            return _multi_match(word, words_fields(path), "none", fuzziness="AUTO")
+            return _multi_match(word, words, "none", fuzziness="AUTO")
         case Term(word=word):
-            return _multi_match(word, stemmed_fields(path), zero_terms, operator="and")
+            return _multi_match(word, stemmed, zero_terms, operator="and")
     raise AssertionError(f"unknown atom {atom!r}")
 
 
@@ -236,7 +258,7 @@ def _filters(query: SearchQuery) -> list[Query]:
     return filters
 
 
-def _matching_pages(on_page: Query, widened: bool) -> list[Query]:
+def _matching_pages(on_page: Query, highlight: Query) -> list[Query]:
     """Returns the clauses that list every matching page and highlight the best.
 
     Highlighting costs time for every page it marks, so only the best page,
@@ -254,15 +276,18 @@ def _matching_pages(on_page: Query, widened: bool) -> list[Query]:
         return {"nested": {"path": "pages", "query": on_page, "inner_hits": inner}}
 
     return [
-        pages(BEST_PAGE, 1, highlight=_highlight("pages", widened)),
+        pages(BEST_PAGE, 1, highlight=highlight),
         pages(MATCHING_PAGES, MAX_PAGES_LISTED),
     ]
 
 
-def _highlight(path: str, widened: bool) -> Query:
+def _highlight(
+    path: str, widened: bool, analysers: Sequence[str] = ALL_ANALYSERS
+) -> Query:
     # Only the fields a query searches get marks, and each costs an analysis of
     # every listed page: the words as written are highlighted only when searched.
-    fields = [*stemmed_fields(path), *(words_fields(path) if widened else ())]
+    words = words_fields(path, analysers) if widened else []
+    fields = [*stemmed_fields(path, analysers), *words]
     return {
         "pre_tags": [MARK_OPEN],
         "post_tags": [MARK_CLOSE],

@@ -15,7 +15,13 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as TransportConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
-from projectors.opensearch_index import DEFAULT_PREFIX, Indices, open_client
+from projectors.opensearch_index import (
+    ALL_ANALYSERS,
+    DEFAULT_PREFIX,
+    Indices,
+    analyser_of,
+    open_client,
+)
 from query_api.opensearch_query import (
     BEST_PAGE,
     MARK_CLOSE,
@@ -89,7 +95,9 @@ class OpenSearchSearch:
         pages: dict[str, dict[str, Any]] = {}
         if hits:
             ids = [hit["_id"] for hit in hits]
-            body = pages_body(owner_id, expression, misspelt, ids)
+            used = {analyser_of(hit["_source"]["lang"]) for hit in hits}
+            analysers = [name for name in ALL_ANALYSERS if name in used]
+            body = pages_body(owner_id, expression, misspelt, ids, analysers)
             listed = (await self._msearch([body]))[0]["hits"]["hits"]
             # A hit changed or trashed since the first request lists no pages.
             pages = {hit["_id"]: hit.get("inner_hits", {}) for hit in listed}

@@ -286,6 +286,22 @@ class SearchContract:
         assert hit.snippet.replace("<mark>", "").replace("</mark>", "").count("<") == 0
         assert (hit.pages, hit.snippet_page) == ((3,), 3)
 
+    async def test_hits_in_different_languages_each_get_their_pages_and_snippet(
+        self, library: Library
+    ) -> None:
+        hits = {
+            hit.document_id: hit
+            for hit in (await library.find("Haus OR lighthouse")).hits
+        }
+
+        assert set(hits) == {library.letter, library.travel}
+        letter, travel = hits[library.letter], hits[library.travel]
+        assert (letter.pages, letter.snippet_page) == ((1,), 1)
+        assert "<mark>Häuser</mark>" in letter.snippet
+        assert travel.pages == (1, 3)
+        assert travel.snippet_page in travel.pages
+        assert "<mark>lighthouse</mark>" in travel.snippet
+
     async def test_a_title_match_without_pages_has_a_title_snippet(
         self, library: Library
     ) -> None:
