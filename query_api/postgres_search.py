@@ -6,7 +6,10 @@ import asyncio
 import html
 import json
 import logging
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -47,6 +50,34 @@ RANK_ALL = 200
 # The share of all documents past which the planner's guess of a search's matches
 # says that they are common.
 COMMON_SHARE = 0.01
+Rows = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DateWalk:
+    """When a search by date walks the user's documents in date order, and how far.
+
+    Walking the documents newest (or oldest) first and matching each one's vector
+    finds a page of a common word after a few dozen; sorting every match reads all
+    of them. A document walked costs about as much as ``cost`` matches sorted (at
+    100,000 documents 6.5 µs against 0.7 µs), so a search walks when the planner's
+    guess of its matches says that is cheaper. The walk stops after ``margin``
+    times the documents expected to hold the page asked for, and at least
+    ``least``; one that stops short of the page gives way to the sort.
+    """
+
+    cost: float = 10.0
+    margin: float = 3.0
+    least: int = 200
+
+    def rows(self, guess: PlannerGuess, needed: int) -> int | None:
+        """Returns how many documents to walk for ``needed`` hits; None to sort."""
+        if guess.matching <= 0 or guess.documents <= 0:
+            return None
+        expected = needed * max(guess.documents / guess.matching, 1.0)
+        if self.cost * expected >= guess.matching:
+            return None
+        return max(self.least, math.ceil(self.margin * expected))
 
 
 class PostgresSearch:
@@ -58,8 +89,10 @@ class PostgresSearch:
     ``documents.match_vector`` (title, tags and all pages, in the configuration of
     the document's language), count them (up to ``count_limit``), order and page
     them, and read only the pages of the hits shown. By date one statement does
-    all of that; by relevance the count is a statement of its own, which runs
-    beside the page on a connection of ``count_pool`` when one is given.
+    all of that, unless the planner expects so many matches that walking the
+    user's documents in date order finds the page sooner (``date_walk``). Then,
+    and by relevance, the count is a statement of its own, which runs beside the
+    page on a connection of ``count_pool`` when one is given.
 
     Matching and counting read the GIN index and no vector. Ranking reads the
     vectors of at most ``rank_all`` matches; past that, of the documents in the
@@ -80,8 +113,10 @@ class PostgresSearch:
         *,
         count_pool: AsyncConnectionPool[Any] | None = None,
         alongside_above: int | None = None,
+        date_walk: DateWalk | None = None,
     ) -> None:
         self._pool = pool
+        self._date_walk = date_walk or DateWalk()
         self._count_pool = count_pool
         self._alongside_above = rank_all if alongside_above is None else alongside_above
         self._rank_all = rank_all
@@ -107,13 +142,10 @@ class PostgresSearch:
             params = _params(owner_id, query, compiled)
             params["count_limit"] = self._count_limit
             statements = _statements(query, compiled)
-            if statements.count is None:
-                rows = await _rows(conn, statements.page, params)
-                total = int(rows[0]["total"])
+            if statements.walk is None:
+                total, rows = await self._count_and_page(conn, statements, params)
             else:
-                total, rows = await self._count_and_page(
-                    conn, statements.page, statements.count, params
-                )
+                total, rows = await self._by_date(conn, statements, params)
         hits = tuple(_hit(row) for row in rows if row["id"] is not None)
         exact = total <= self._count_limit
         return SearchResults(
@@ -123,10 +155,9 @@ class PostgresSearch:
     async def _count_and_page(
         self,
         conn: AsyncConnection[Any],
-        page: sql.Composed,
-        count: _Count,
+        statements: _Statements,
         params: dict[str, Any],
-    ) -> tuple[int, list[dict[str, Any]]]:
+    ) -> tuple[int, Rows]:
         """Returns the count and the page of hits ranked by relevance.
 
         When the planner expects more matches than ``alongside_above`` (the number
@@ -137,25 +168,77 @@ class PostgresSearch:
         them, and is ranked again from every match when there are not. Otherwise
         the count comes first and tells the page whether to walk the tiers.
         """
-        if self._count_pool is None or (
-            await _expected(conn, count.expected, params) <= self._alongside_above
-        ):
+        page, count = statements.page, statements.count
+        if self._count_pool is None or not (
+            await _guess(conn, count.expected, params)
+        ).common(self._alongside_above):
             total = await _total(conn, count.statement, params)
             return total, await self._page(conn, page, params, total)
+        tiered = {**params, "tiered": True}
+        total, rows = await self._beside(
+            conn, count, params, partial(_rows, conn, page, tiered)
+        )
+        if total <= self._rank_all and any(row["tiered"] for row in rows):
+            rows = await self._page(conn, page, params, total)
+        return total, rows
+
+    async def _by_date(
+        self,
+        conn: AsyncConnection[Any],
+        statements: _Statements,
+        params: dict[str, Any],
+    ) -> tuple[int, Rows]:
+        """Returns the count and the page of hits in date order.
+
+        When the planner expects enough matches (``date_walk``), the page comes from
+        a walk through the user's documents in that order, beside the count when
+        there is a pool for counts; a walk that ends before the page does, while the
+        count says there are more matches, gives way to sorting every match.
+        """
+        assert statements.walk is not None
+        guess = await _guess(conn, statements.count.expected, params)
+        needed = params["needed"]
+        walk = self._date_walk.rows(guess, needed)
+        if walk is None or needed > self._count_limit:
+            rows = await _rows(conn, statements.page, params)
+            return int(rows[0]["total"]), rows
+        logger.debug("walking up to %s documents in date order", walk)
+        walking = {**params, "walk": walk}
+        page = partial(_rows, conn, statements.walk, walking)
+        if self._count_pool is None:
+            total = await _total(conn, statements.count.statement, params)
+            rows = await page()
+        else:
+            total, rows = await self._beside(conn, statements.count, params, page)
+        found = sum(row["id"] is not None for row in rows)
+        if found < params["limit"] and total > params["offset"] + found:
+            logger.debug("the walk found %s of %s hits; sorting them all", found, total)
+            rows = await _rows(conn, statements.page, params)
+        return total, rows
+
+    async def _beside(
+        self,
+        conn: AsyncConnection[Any],
+        count: _Count,
+        params: dict[str, Any],
+        page: Callable[[], Awaitable[Rows]],
+    ) -> tuple[int, Rows]:
+        """Returns the count, run on a connection of the count pool, and the page.
+
+        The count's connection imports the snapshot of ``conn``, so both see the
+        same read models.
+        """
         snapshot = await _one(conn, sql.SQL("SELECT pg_export_snapshot()"), {})
         counting = asyncio.create_task(
             self._count_alongside(snapshot, count.statement, params)
         )
         try:
-            rows = await _rows(conn, page, {**params, "tiered": True})
+            rows = await page()
         except BaseException:
             counting.cancel()
             await asyncio.gather(counting, return_exceptions=True)
             raise
-        total = await counting
-        if total <= self._rank_all and any(row["tiered"] for row in rows):
-            rows = await self._page(conn, page, params, total)
-        return total, rows
+        return await counting, rows
 
     async def _page(
         self,
@@ -187,7 +270,7 @@ class PostgresSearch:
 
 async def _rows(
     conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
-) -> list[dict[str, Any]]:
+) -> Rows:
     cursor = conn.cursor(row_factory=dict_row)
     await cursor.execute(statement, params)
     return await cursor.fetchall()
@@ -204,15 +287,27 @@ async def _one(
     return row[0]
 
 
-async def _expected(
-    conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
-) -> float:
-    """Returns how many documents the planner expects the search to match.
+@dataclass(frozen=True)
+class PlannerGuess:
+    """The planner's guesses of the documents a search matches, and of all."""
 
-    The guess counts only when it says the match is common: a lexeme that the
-    statistics do not list as frequent is guessed into at most one document in
-    200, so fewer than one in 100 gives 0.
-    """
+    matching: float
+    documents: float
+
+    def common(self, above: int) -> bool:
+        """Tells whether the guess says the match is common, and above ``above``.
+
+        The guess counts only when it says the match is common: a lexeme that the
+        statistics do not list as frequent is guessed into at most one document in
+        200, so fewer than one in 100 counts as none.
+        """
+        common = self.matching > self.documents * COMMON_SHARE
+        return (self.matching if common else 0.0) > above
+
+
+async def _guess(
+    conn: AsyncConnection[Any], statement: sql.Composed, params: dict[str, Any]
+) -> PlannerGuess:
     plan = await _one(conn, statement, params)
     if isinstance(plan, str):
         plan = json.loads(plan)
@@ -222,9 +317,9 @@ async def _expected(
         if p["Parent Relationship"] == "Member"
     ]
     if len(plans) != 2:
-        return 0.0
+        return PlannerGuess(0.0, 0.0)
     matching, documents = (float(p["Plan Rows"]) for p in plans)
-    return matching if matching > documents * COMMON_SHARE else 0.0
+    return PlannerGuess(matching, documents)
 
 
 async def _total(
@@ -306,14 +401,16 @@ class _Count:
 
 @dataclass(frozen=True)
 class _Statements:
-    """The statements of a search: the page, and the count when apart from it.
+    """The statements of a search: the page, the count apart from it, and the walk.
 
-    By relevance the count is apart, as ranking needs none of its rows; by date the
-    page statement counts the matches it orders.
+    By relevance the count is apart, as ranking needs none of its rows. By date the
+    page statement counts the matches it orders, and ``walk`` finds the page by
+    walking the user's documents in date order, without a count.
     """
 
     page: sql.Composed
-    count: _Count | None
+    count: _Count
+    walk: sql.Composed | None
 
 
 def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Statements:
@@ -331,24 +428,37 @@ def _statements(query: SearchQuery, compiled: dict[str, CompiledQuery]) -> _Stat
     filters = sql.SQL(" ").join(_filters(query))
     subtree = _SUBTREE if query.folder_id else sql.SQL("")
     rank = sql.SQL("ts_rank(d.match_vector, {})").format(by_config("match"))
-    page = _SEARCH.format(
-        subtree=subtree,
-        counted=sql.SQL("") if relevance else _MATCHED.format(filters=filters),
-        ranked=_RANKED.format(filters=filters) if relevance else sql.SQL(""),
-        filters=filters,
-        page=_RELEVANCE_PAGE.format(rank=rank) if relevance else _DATE_PAGE,
-        order=sql.SQL(_ORDERS[query.sort].format("p")),
-        positive_query=by_config("positive"),
-        score=sql.SQL("p.score") if relevance else rank,
-        total=_NO_TOTAL if relevance else _TOTAL,
-        tiered=_TIERED if relevance else sql.SQL("false"),
-        shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
-    )
-    if not relevance:
-        return _Statements(page, None)
+
+    def search(
+        sources: sql.Composable, page: sql.Composable, total: sql.Composable
+    ) -> sql.Composed:
+        return _SEARCH.format(
+            subtree=subtree,
+            sources=sources,
+            page=page,
+            order=sql.SQL(_ORDERS[query.sort].format("p")),
+            positive_query=by_config("positive"),
+            score=sql.SQL("p.score") if relevance else rank,
+            total=total,
+            tiered=_TIERED if relevance else sql.SQL("false"),
+            shown_order=sql.SQL(_ORDERS[query.sort].format("s")),
+        )
+
     count = _COUNT.format(subtree=subtree, counted=_COUNTED.format(filters=filters))
     expected = _EXPECTED.format(subtree=subtree, filters=filters)
-    return _Statements(page, _Count(count, expected))
+    if relevance:
+        ranked = _RANKED.format(filters=filters)
+        page = search(ranked, _RELEVANCE_PAGE.format(rank=rank), _NO_TOTAL)
+        return _Statements(page, _Count(count, expected), None)
+    walked = _WALKED.format(
+        within=sql.SQL(" ").join(_created_within(query)),
+        order=sql.SQL(_ORDERS[query.sort].format("d")),
+    )
+    return _Statements(
+        search(_MATCHED.format(filters=filters), _DATE_PAGE, _TOTAL),
+        _Count(count, expected),
+        search(walked, _WALKED_PAGE.format(filters=filters), _NO_TOTAL),
+    )
 
 
 def _filters(query: SearchQuery) -> list[sql.Composable]:
@@ -357,13 +467,19 @@ def _filters(query: SearchQuery) -> list[sql.Composable]:
         filters.append(sql.SQL("AND d.tags @> %(tags)s::text[]"))
     if query.folder_id:
         filters.append(sql.SQL("AND d.folder_id IN (SELECT id FROM subtree)"))
-    if query.created_from:
-        filters.append(sql.SQL("AND d.created_at >= %(created_from)s"))
-    if query.created_to:
-        filters.append(sql.SQL("AND d.created_at < %(created_to)s"))
+    filters += _created_within(query)
     if query.ocr_status:
         filters.append(sql.SQL("AND d.ocr_status = %(ocr_status)s"))
     return filters
+
+
+def _created_within(query: SearchQuery) -> list[sql.Composable]:
+    within: list[sql.Composable] = []
+    if query.created_from:
+        within.append(sql.SQL("AND d.created_at >= %(created_from)s"))
+    if query.created_to:
+        within.append(sql.SQL("AND d.created_at < %(created_to)s"))
+    return within
 
 
 def _hit(row: dict[str, Any]) -> SearchHit:
@@ -515,6 +631,23 @@ _RELEVANCE_PAGE = sql.SQL(
     "SELECT d.id, d.created_at, {rank} AS score FROM candidates d"
 )
 _DATE_PAGE = sql.SQL("SELECT m.id, m.created_at, NULL::real AS score FROM matched m")
+# The user's documents in the date order asked for, within the dates asked for, as
+# many as ``walk``, read from the owner's index of upload times. The page matches
+# them one by one and stops when it has enough: the other filters and the match
+# come after the limit, so the walk reads no more documents than it is allowed.
+_WALKED = sql.SQL(
+    """
+walked AS (
+    SELECT d.id, d.created_at, d.tags, d.folder_id, d.ocr_status, d.match_vector
+    FROM read_model.documents d
+    WHERE d.owner_id = %(owner)s AND NOT d.trashed {within}
+    ORDER BY {order} LIMIT %(walk)s
+),"""
+)
+_WALKED_PAGE = sql.SQL(
+    """SELECT d.id, d.created_at, NULL::real AS score FROM walked d
+    WHERE d.match_vector @@ %(match_any)s::tsquery {filters}"""
+)
 # Counting stops one past the limit, which tells that there are more.
 _COUNTED = sql.SQL(
     """
@@ -549,7 +682,7 @@ _NO_TOTAL = sql.SQL("(SELECT NULL::bigint AS total)")
 _TIERED = sql.SQL("(SELECT r.k FROM reached r) IS NOT NULL")
 _SEARCH = sql.SQL(
     """
-WITH RECURSIVE {subtree} {counted} {ranked} page AS (
+WITH RECURSIVE {subtree} {sources} page AS (
     SELECT p.id, p.score FROM ({page}) p
     ORDER BY {order} LIMIT %(limit)s OFFSET %(offset)s
 ), shown AS (

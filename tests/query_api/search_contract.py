@@ -378,6 +378,26 @@ class SearchContract:
         assert await library.ids("fox", sort="date") == oldest_first
         assert await library.ids("fox", sort="-date") == oldest_first[::-1]
 
+    @pytest.mark.parametrize("sort", ["date", "-date"])
+    async def test_filters_narrow_a_search_by_date_as_they_narrow_one_by_relevance(
+        self, library: Library, sort: SearchOrder
+    ) -> None:
+        narrowings: list[dict[str, object]] = [
+            {"tags": ("tax",)},
+            {"folder_id": library.year},
+            {"created_from": library.created[library.travel]},
+            {"created_to": library.created[library.sketch]},
+            {"ocr_status": "completed"},
+        ]
+
+        for filters in narrowings:
+            by_date = await library.ids("fox", sort=sort, **filters)
+
+            assert set(by_date) == await library.id_set("fox", **filters), filters
+            assert by_date == sorted(
+                by_date, key=library.created.__getitem__, reverse=sort == "-date"
+            )
+
     async def test_hits_are_paged_with_the_total_on_every_page(
         self, library: Library
     ) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from infra.postgres import create_read_models
 from projectors.postgres import project
-from query_api.postgres_search import PostgresSearch
+from query_api.postgres_search import DateWalk, PlannerGuess, PostgresSearch
 from query_api.postgres_tsquery import (
     AtomRequest,
     CompiledQuery,
@@ -22,7 +23,7 @@ from query_api.postgres_tsquery import (
     compile_query,
     rank_tiers,
 )
-from query_api.search import COUNT_LIMIT, SearchQuery
+from query_api.search import COUNT_LIMIT, SearchOrder, SearchQuery
 from query_api.search_syntax import Atom, Phrase, Term, parse
 from schemas.events import EventEnvelope
 from tests.conftest import Services
@@ -80,11 +81,14 @@ class TestPostgresSearch(SearchContract):
                 count_limit=count_limit,
                 count_pool=count_pool,
                 alongside_above=-1,
+                date_walk=self.date_walk,
             )
 
         return Engine(port(), index, port(SMALL_COUNT_LIMIT))
 
     rank_all = 200
+    # The planner's guesses on a few documents never make walking worth it.
+    date_walk = DateWalk()
 
     @pytest.fixture
     async def count_pool(self) -> AsyncConnectionPool[Any] | None:
@@ -170,6 +174,66 @@ class TestPostgresSearchRankingByTiers(TestPostgresSearch):
                 by_all = await everything.search(library.ada.id, query)
 
                 assert by_tiers == by_all
+
+
+class TestPostgresSearchWalkingByDate(TestPostgresSearch):
+    """The contract again, with every search by date walking the documents in order.
+
+    The walk is long enough for every page, so it never gives way to the sort.
+    """
+
+    date_walk = DateWalk(cost=0)
+
+    @pytest.mark.parametrize("sort", ["date", "-date"])
+    async def test_a_search_by_date_walks_and_finds_its_page_there(
+        self, library: Library, caplog: pytest.LogCaptureFixture, sort: SearchOrder
+    ) -> None:
+        with caplog.at_level(logging.DEBUG, "query_api.postgres_search"):
+            results = await library.find("fox", sort=sort, page=2, page_size=2)
+
+        assert any(m.startswith("walking up to ") for m in caplog.messages)
+        assert not any(m.endswith("sorting them all") for m in caplog.messages)
+        assert len(results.hits) == 2
+
+
+class TestPostgresSearchWalkingShortByDate(TestPostgresSearch):
+    """The contract again, each search by date walking one document, beside the count.
+
+    A walk that ends before the page does gives way to sorting every match.
+    """
+
+    date_walk = DateWalk(cost=0, margin=0, least=1)
+
+    @pytest.fixture
+    async def count_pool(
+        self, shared_database_url: str
+    ) -> AsyncIterator[AsyncConnectionPool[Any] | None]:
+        count_pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
+            shared_database_url, min_size=0, max_size=1, open=False
+        )
+        await count_pool.open()
+        yield count_pool
+        await count_pool.close()
+
+    async def test_a_walk_that_ends_before_the_page_gives_way_to_the_sort(
+        self, library: Library, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.DEBUG, "query_api.postgres_search"):
+            results = await library.find("fox", sort="-date")
+
+        assert "walking up to 1 documents in date order" in caplog.messages
+        assert any(m.endswith(" of 4 hits; sorting them all") for m in caplog.messages)
+        assert len(results.hits) == 4
+
+
+def test_a_search_by_date_walks_only_where_that_costs_less_than_sorting() -> None:
+    walk = DateWalk(cost=10.0, margin=3.0, least=200)
+    # A word in most of 100,000 documents: 20 hits are in the first 30 or so.
+    assert walk.rows(PlannerGuess(68_000, 100_000), 20) == 200
+    assert walk.rows(PlannerGuess(68_000, 100_000), 1_000) == 4_412
+    # In one document of 200, sorting its 500 matches is cheaper.
+    assert walk.rows(PlannerGuess(500, 100_000), 20) is None
+    assert walk.rows(PlannerGuess(0, 0), 20) is None
 
 
 def test_a_query_compiles_to_groups_and_exclusions_with_their_widening() -> None:
