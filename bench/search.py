@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import random
@@ -43,17 +44,18 @@ from projectors.consumer import PostgresSink, Sink, StreamConsumer
 from projectors.opensearch import OpenSearchSink
 from query_api.opensearch_search import OpenSearchSearch
 from query_api.postgres_search import PostgresSearch
-from query_api.search import SearchPort, SearchQuery
+from query_api.search import SearchOrder, SearchPort, SearchQuery
 
 logger = logging.getLogger("bench.search")
 
 TARGET_P99_MS = 50.0
 HEADER = (
-    f"{'adapter':<11}{'terms':<8}{'queries':>8}{'hits/query':>11}"
+    f"{'adapter':<11}{'terms':<8}{'order':<10}{'queries':>8}{'hits/query':>11}"
     f"{'p50 ms':>9}{'p99 ms':>9}   target"
 )
 WARMUP_QUERIES = 20
 ADAPTERS = ("postgres", "opensearch")
+ORDERS: tuple[SearchOrder, ...] = ("relevance", "-date")
 # Written into --dir once the corpus is complete, so a later run can reuse it.
 MANIFEST = "search-corpus.json"
 
@@ -69,10 +71,11 @@ class Services:
 
 @dataclass(frozen=True)
 class Timing:
-    """The latencies of one adapter for one kind of word."""
+    """The latencies of one adapter for one kind of word in one order."""
 
     adapter: str
     kind: str
+    order: str
     latencies: list[float]
     hits: list[int]
 
@@ -83,7 +86,7 @@ class Timing:
         verdict = "met" if p99 <= TARGET_P99_MS else "missed"
         mean_hits = sum(self.hits) / len(self.hits)
         return (
-            f"{self.adapter:<11}{self.kind:<8}{len(self.latencies):>8}"
+            f"{self.adapter:<11}{self.kind:<8}{self.order:<10}{len(self.latencies):>8}"
             f"{mean_hits:>11.1f}{p50:>9.1f}{p99:>9.1f}   <= {TARGET_P99_MS:g} {verdict}"
         )
 
@@ -228,20 +231,21 @@ async def measure(
     terms: dict[str, list[str]],
     queries: int,
     warmup: int = WARMUP_QUERIES,
+    orders: tuple[SearchOrder, ...] = ORDERS,
 ) -> list[Timing]:
-    """Times ``queries`` searches of each kind of word, after ``warmup`` untimed."""
+    """Times ``queries`` searches per kind of word and order, after ``warmup``."""
     rng = random.Random(5)  # noqa: S311 (picks words, not secrets)
     timings = []
-    for kind, words in terms.items():
+    for order, (kind, words) in itertools.product(orders, terms.items()):
         for text in rng.choices(words, k=warmup):
-            await port.search(owner, SearchQuery(text))
+            await port.search(owner, SearchQuery(text, sort=order))
         latencies, hits = [], []
         for text in rng.choices(words, k=queries):
             started = time.perf_counter()
-            results = await port.search(owner, SearchQuery(text))
+            results = await port.search(owner, SearchQuery(text, sort=order))
             latencies.append((time.perf_counter() - started) * 1000)
             hits.append(results.total)
-        timings.append(Timing(name, kind, latencies, hits))
+        timings.append(Timing(name, kind, order, latencies, hits))
     return timings
 
 
