@@ -162,7 +162,7 @@ class PostgresSearch:
             params = _params(owner_id, query, compiled)
             params["count_limit"] = self._count_limit
             statements = search_statements(query, compiled)
-            if statements.walk is None:
+            if query.sort == "relevance":
                 total, rows = await self._count_and_page(conn, statements, params)
             else:
                 total, rows = await self._by_date(conn, statements, params)
@@ -216,10 +216,13 @@ class PostgresSearch:
         count says there are more matches, gives way to sorting every match.
         """
         assert statements.walk is not None
-        guess = await _guess(conn, statements.count.expected, params)
         needed = params["needed"]
-        walk = self._date_walk.rows(guess, needed)
-        if walk is None or needed > self._count_limit:
+        # Past the count limit the count cannot tell a walk cut short from the end.
+        walk = None
+        if needed <= self._count_limit:
+            guess = await _guess(conn, statements.count.expected, params)
+            walk = self._date_walk.rows(guess, needed)
+        if walk is None:
             rows = await _rows(conn, statements.page, params)
             return int(rows[0]["total"]), rows
         logger.debug("walking up to %s documents in date order", walk)
